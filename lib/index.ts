@@ -1,0 +1,13 @@
+// sdd-torch: libtorch tensors and Scale Decoupled Distillation for Node.js.
+export { Tensor, isTensor, where, cat, stack, matmul, type TensorOrScalar, type NestedArray, type TypedArrayOut } from './tensor.js';
+export {
+  tensor, zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint, randperm,
+  zerosLike, onesLike, fullLike, emptyLike, randLike, randnLike, type TensorOptions, type TensorDataOptions,
+} from './creation.js';
+export { DTYPES, type DType, type DTypeLike, type Device } from './dtype.js';
+export { tidy, keep, memory, dispose } from './scope.js';
+export { noGrad, enableGrad, inferenceMode, isGradEnabled } from './autograd.js';
+export { setNumThreads, getNumThreads, manualSeed, cuda, doctor, type DoctorReport } from './runtime.js';
+export { invalidParameterError } from './errors.js';
+export { multiScalePool, scaleLogits, regionCount, DEFAULT_SCALES, type MultiScaleOptions, type PoolMode } from './sdd/pool.js';
+export * as losses from './sdd/losses.js';

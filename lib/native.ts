@@ -1,0 +1,190 @@
+// The only file that touches the compiled addon: finds it, loads it and types its surface.
+import { createRequire } from 'node:module';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque native tensor handle (a Napi::External owning an at::Tensor). */
+export type Handle = { readonly __brand: 'sdd-torch.Handle' };
+type H = Handle;
+type Scalar = number | boolean | bigint;
+
+export interface NativeBinding {
+  // handles
+  dispose(h: H): void;
+  isDisposed(h: H): boolean;
+  memory(): { liveTensors: number; bytes: number };
+  // creation (dtype codes: see dtype.ts)
+  fromTypedArray(data: ArrayBufferView, shape: number[], dtype: number, device: string, requiresGrad: boolean): H;
+  scalar(value: Scalar, dtype: number, device: string, requiresGrad: boolean): H;
+  full(shape: number[], value: Scalar, dtype: number, device: string, requiresGrad: boolean): H;
+  empty(shape: number[], dtype: number, device: string, requiresGrad: boolean): H;
+  arange(start: number, end: number, step: number, dtype: number, device: string): H;
+  linspace(start: number, end: number, steps: number, dtype: number, device: string): H;
+  eye(n: number, m: number, dtype: number, device: string): H;
+  rand(shape: number[], dtype: number, device: string, requiresGrad: boolean): H;
+  randn(shape: number[], dtype: number, device: string, requiresGrad: boolean): H;
+  randint(low: number, high: number, shape: number[], dtype: number, device: string): H;
+  randperm(n: number, dtype: number, device: string): H;
+  // read-back
+  shape(h: H): number[];
+  dtype(h: H): number;
+  device(h: H): string;
+  numel(h: H): number;
+  dim(h: H): number;
+  item(h: H): number | boolean;
+  toTypedArray(h: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Int16Array;
+  toFloat64Array(h: H): Float64Array;
+  info(h: H): [number[], number, string, boolean];
+  // ops
+  unary(op: number, h: H): H;
+  binary(op: number, a: H, b: H): H;
+  binaryScalar(op: number, a: H, s: Scalar): H;
+  inPlace(op: number, a: H, other?: H | Scalar, alpha?: Scalar): void;
+  clamp(h: H, min?: number | null, max?: number | null): H;
+  where(cond: H, a: H | Scalar, b: H | Scalar, like?: H): H;
+  reduce(op: number, h: H, dims: number[] | null, keepdim: boolean, unbiased?: boolean, p?: number): H;
+  maxDim(h: H, dim: number, keepdim: boolean): [H, H];
+  minDim(h: H, dim: number, keepdim: boolean): [H, H];
+  argmax(h: H, dim: number | null, keepdim: boolean): H;
+  argmin(h: H, dim: number | null, keepdim: boolean): H;
+  topk(h: H, k: number, dim: number, largest: boolean, sorted: boolean): [H, H];
+  cumsum(h: H, dim: number): H;
+  softmax(h: H, dim: number): H;
+  logSoftmax(h: H, dim: number): H;
+  linear(x: H, w: H, b?: H | null): H;
+  leakyRelu(h: H, slope: number): H;
+  crossEntropy(logits: H, targets: H, reduction: number, labelSmoothing?: number): H;
+  mseLoss(a: H, b: H, reduction: number): H;
+  reshape(h: H, shape: number[]): H;
+  view(h: H, shape: number[]): H;
+  permute(h: H, dims: number[]): H;
+  transpose(h: H, d0: number, d1: number): H;
+  flatten(h: H, start: number, end: number): H;
+  squeeze(h: H, dim?: number | null): H;
+  unsqueeze(h: H, dim: number): H;
+  expand(h: H, shape: number[]): H;
+  repeat(h: H, repeats: number[]): H;
+  flip(h: H, dims: number[]): H;
+  cat(hs: H[], dim: number): H;
+  stack(hs: H[], dim: number): H;
+  split(h: H, sizes: number | number[], dim: number): H[];
+  chunk(h: H, chunks: number, dim: number): H[];
+  select(h: H, dim: number, index: number): H;
+  narrow(h: H, dim: number, start: number, length: number): H;
+  slice(h: H, dim: number, start: number, end: number, step: number): H;
+  indexSelect(h: H, dim: number, index: H): H;
+  gather(h: H, dim: number, index: H): H;
+  scatter(h: H, dim: number, index: H, src: H | Scalar): H;
+  scatterAdd(h: H, dim: number, index: H, src: H): H;
+  maskedFill(h: H, mask: H, value: Scalar): H;
+  maskedSelect(h: H, mask: H): H;
+  oneHot(h: H, numClasses: number): H;
+  to(h: H, dtype: number | null, device: string | null, nonBlocking: boolean): H;
+  allclose(a: H, b: H, rtol: number, atol: number): boolean;
+  equal(a: H, b: H): boolean;
+  isContiguous(h: H): boolean;
+  // autograd
+  setRequiresGrad(h: H, v: boolean): void;
+  requiresGrad(h: H): boolean;
+  isLeaf(h: H): boolean;
+  backward(h: H, grad: H | null, retainGraph: boolean): void;
+  grad(h: H): H | null;
+  setGrad(h: H, g: H | null): void;
+  retainGrad(h: H): void;
+  isGradEnabled(): boolean;
+  isInferenceMode(): boolean;
+  withGradMode<T>(mode: 0 | 1 | 2, fn: () => T): T;
+  // runtime
+  buildInfo(): { torchVersion: string; torchLibDir: string; torchCmakeDir: string; builtWithCuda: boolean; parallelInfo: string; config: string };
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudaSynchronize(): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number | bigint): void;
+  // SDD core
+  multiScalePool(x: H, scales: number[], mode: string): H;
+  scaleLogits(x: H, w: H, b: H | null, scales: number[], mode: string): H;
+  loss(kind: 0 | 1 | 2, s: H, t: H, targets: H | null, opts: Record<string, unknown>): H | { loss: H; skipped: boolean; rowLosses?: H; weights?: H };
+}
+
+/** The package root (lib/ and dist/ both sit one level below it). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function prebuildCandidates(): string[] {
+  const dir = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.node'))
+    .sort((a, b) => Number(b.includes('napi')) - Number(a.includes('napi')))
+    .map((f) => path.join(dir, f));
+}
+
+function mtime(file: string): number {
+  try { return statSync(file).mtimeMs; } catch { return 0; }
+}
+
+function expectedLibtorch(): string {
+  try {
+    const info = JSON.parse(readFileSync(path.join(packageRoot, 'build', 'libtorch.json'), 'utf8'));
+    return `${info.dir} (found via ${info.source})`;
+  } catch {
+    return 'the libtorch the binary was built against (Debian libtorch-dev 1.13 for the published prebuilds)';
+  }
+}
+
+export interface LoadedBinary { binding: NativeBinding; file: string; kind: 'prebuild' | 'local build' | 'SDD_TORCH_BINARY' }
+
+function load(): LoadedBinary {
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  const candidates: { file: string; kind: LoadedBinary['kind'] }[] = [];
+  if (process.env.SDD_TORCH_BINARY) candidates.push({ file: process.env.SDD_TORCH_BINARY, kind: 'SDD_TORCH_BINARY' });
+  const prebuilds = prebuildCandidates().map((file) => ({ file, kind: 'prebuild' as const }));
+  let local: string | undefined;
+  try {
+    // node-gyp-build finds the local build (build/Release) for this platform/ABI.
+    const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+    const found = nodeGypBuild.path(packageRoot);
+    if (!found.includes(`${path.sep}prebuilds${path.sep}`)) local = found;
+  } catch {
+    /* no local build */
+  }
+  const localCand = local ? [{ file: local, kind: 'local build' as const }] : [];
+  // Prebuilds first; a local build that is newer than the prebuild wins (a developer rebuilt).
+  const localNewer = local && prebuilds.length > 0 && mtime(local) > mtime(prebuilds[0]!.file);
+  candidates.push(...(localNewer ? [...localCand, ...prebuilds] : [...prebuilds, ...localCand]));
+  for (const c of candidates) {
+    try {
+      return { binding: require(c.file) as NativeBinding, file: c.file, kind: c.kind };
+    } catch (e) {
+      tried.push(`  - ${c.file} (${c.kind}): ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (candidates.length === 0) {
+    tried.push(`  - ${path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`)}/*.node: none`);
+    tried.push(`  - ${path.join(packageRoot, 'build', 'Release')}/*.node: none`);
+  }
+  throw new Error([
+    `sdd-torch: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}, N-API ${process.versions.napi}).`,
+    'Tried:', ...tried,
+    `Expected libtorch: ${expectedLibtorch()}.`,
+    'What to do:',
+    '  - build it: `npm rebuild sdd-torch` (or `npm run build:native` inside the package); it finds libtorch',
+    '    through LIBTORCH/Torch_DIR, the Python torch on PATH, or the system (apt-get install libtorch-dev)',
+    '  - if the error above is "cannot open shared object file", the libtorch the binary was built against',
+    '    is gone or moved: reinstall it or rebuild',
+    '  - run `npx sdd-torch doctor` once it loads to see what it found',
+  ].join('\n'));
+}
+
+let loaded: LoadedBinary | undefined;
+
+/** The loaded addon (loaded on first use) and where it came from. */
+export function binary(): LoadedBinary {
+  loaded ??= load();
+  return loaded;
+}
+
+export const native: NativeBinding = binary().binding;

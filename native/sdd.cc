@@ -1,0 +1,302 @@
+// Scale Decoupled Distillation in torch ops: multi-scale pooling, the shared-classifier head and
+// the KD / DKD / NKD losses with their SDD (multi-region, consistency-weighted) variants.
+// Semantics: ../shared/docs/sdd-method.md (the authors' code); lib/sdd/*.ts documents the options.
+#include "common.h"
+
+#include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <sstream>
+
+namespace sdd {
+
+using CI = Napi::CallbackInfo;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// ---------------------------------------------------------------- pooling
+
+// The reference pools a 4x4 grid first and derives coarser levels from it ("nested"), also for
+// M = [1] and [1, 2]. For other lists the base grid is the largest scale; a level is pooled from
+// the base grid when it divides it, directly from the map otherwise. mode "direct" pools every
+// level from the map (exact means when H, W are not multiples of the scales).
+static at::Tensor MultiScalePool(const at::Tensor& x, const std::vector<int64_t>& scales, bool nested) {
+  TORCH_CHECK(x.dim() == 4, "multiScalePool expects features of shape [B, C, H, W] but got shape ", x.sizes());
+  TORCH_CHECK(!scales.empty(), "multiScalePool needs at least one scale");
+  int64_t largest = 0;
+  bool allDivide4 = true;
+  for (int64_t s : scales) {
+    TORCH_CHECK(s > 0, "scales must be positive integers, got ", s);
+    largest = std::max(largest, s);
+    if (4 % s != 0) allDivide4 = false;
+  }
+  std::vector<at::Tensor> levels;
+  levels.reserve(scales.size());
+  const int64_t B = x.size(0), C = x.size(1);
+  if (nested) {
+    int64_t base = allDivide4 ? 4 : largest;
+    at::Tensor grid = at::adaptive_avg_pool2d(x, {base, base});
+    for (int64_t s : scales) {
+      at::Tensor level = s == base ? grid
+                         : (base % s == 0 ? at::adaptive_avg_pool2d(grid, {s, s}) : at::adaptive_avg_pool2d(x, {s, s}));
+      levels.push_back(level.reshape({B, C, s * s}));
+    }
+  } else {
+    for (int64_t s : scales) levels.push_back(at::adaptive_avg_pool2d(x, {s, s}).reshape({B, C, s * s}));
+  }
+  return levels.size() == 1 ? levels[0] : at::cat(levels, 2);
+}
+
+static bool ToNested(const Napi::Value& v) {
+  if (v.IsUndefined() || v.IsNull()) return true;
+  std::string m = ToString(v, "mode");
+  if (m == "nested") return true;
+  if (m == "direct") return false;
+  throw Napi::TypeError::New(v.Env(), "Expected 'nested' or 'direct' for mode but received '" + m + "'");
+}
+
+static Napi::Value PoolJs(const CI& info) {  // multiScalePool(x, scales, mode)
+  return Wrap(info.Env(), MultiScalePool(Unwrap(info[0], "features"), ToIntList(info[1], "scales"), ToNested(info[2])));
+}
+
+// scaleLogits(x, weight, bias?, scales, mode) -> B x K x N: the classifier applied to every region.
+static Napi::Value ScaleLogitsJs(const CI& info) {
+  at::Tensor x = Unwrap(info[0], "features");
+  at::Tensor w = Unwrap(info[1], "weight");
+  auto bias = ToOptionalTensor(info[2], "bias");
+  TORCH_CHECK(w.dim() == 2, "scaleLogits expects a weight of shape [K, C] but got shape ", w.sizes());
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == w.size(1), "scaleLogits: features of shape ", x.sizes(),
+              " do not match a classifier weight of shape ", w.sizes(), " (C must equal weight.shape[1])");
+  at::Tensor pooled = MultiScalePool(x, ToIntList(info[3], "scales"), ToNested(info[4]));  // B x C x N
+  // B x N x C -> linear -> B x N x K -> B x K x N (one GEMM over all regions)
+  at::Tensor logits = at::linear(pooled.transpose(1, 2), w, bias);
+  return Wrap(info.Env(), logits.transpose(1, 2));
+}
+
+// ---------------------------------------------------------------- shared loss plumbing
+
+struct Rows {
+  at::Tensor s, t;   // (N*B) x K, row r = n*B + b
+  at::Tensor target; // (N*B), int64
+  int64_t B, K, N;
+};
+
+static void CheckFinite(const at::Tensor& x, const char* name, const char* fn) {
+  at::Tensor v = x.detach();
+  if (at::isfinite(v).all().item<bool>()) return;
+  at::Tensor bad = at::nonzero(at::logical_not(at::isfinite(v))).select(0, 0).cpu();
+  std::ostringstream os;
+  os << fn << ": " << name << " contains a non-finite value at index [";
+  for (int64_t i = 0; i < bad.numel(); ++i) {
+    int64_t idx = bad[i].item<int64_t>();
+    os << (i ? ", " : "") << idx;
+    v = v.select(0, idx);
+  }
+  os << "] (" << v.item<double>() << "); check the model's outputs (a too-high learning rate or a bad "
+     << "input batch), or pass nonFinite: 'skip' to return a zero loss for such batches";
+  TORCH_CHECK(false, os.str());
+}
+
+// Student/teacher logits B x K x N (or B x K for the plain losses) -> rows, validated.
+static Rows ToRows(const at::Tensor& s, const at::Tensor& t, const c10::optional<at::Tensor>& target, bool multi,
+                   const char* fn) {
+  const char* want = multi ? "[B, K, N]" : "[B, K]";
+  TORCH_CHECK(s.dim() == (multi ? 3 : 2), fn, ": studentLogits must have shape ", want, " but has shape ", s.sizes());
+  TORCH_CHECK(t.dim() == (multi ? 3 : 2), fn, ": teacherLogits must have shape ", want, " but has shape ", t.sizes());
+  TORCH_CHECK(s.sizes() == t.sizes(), fn, ": studentLogits ", s.sizes(), " and teacherLogits ", t.sizes(),
+              " must have the same shape");
+  TORCH_CHECK(s.is_floating_point() && t.is_floating_point(), fn, ": logits must be floating point, got ",
+              c10::toString(s.scalar_type()), " and ", c10::toString(t.scalar_type()));
+  TORCH_CHECK(s.device() == t.device(), fn, ": studentLogits is on ", s.device(), " but teacherLogits on ", t.device());
+  Rows r;
+  r.B = s.size(0);
+  r.K = s.size(1);
+  r.N = multi ? s.size(2) : 1;
+  TORCH_CHECK(r.B > 0 && r.K > 0 && r.N > 0, fn, ": empty logits of shape ", s.sizes());
+  // Half types are computed in float32 (softmax of low-precision logits loses the tail mass).
+  at::ScalarType ct = (s.scalar_type() == at::kDouble) ? at::kDouble : at::kFloat;
+  at::Tensor sc = s.scalar_type() == ct ? s : s.to(ct);
+  at::Tensor tc = (t.scalar_type() == ct ? t : t.to(ct)).detach();
+  if (multi) {
+    r.s = sc.permute({2, 0, 1}).reshape({r.N * r.B, r.K});
+    r.t = tc.permute({2, 0, 1}).reshape({r.N * r.B, r.K});
+  } else {
+    r.s = sc;
+    r.t = tc;
+  }
+  if (target) {
+    const at::Tensor& y = *target;
+    TORCH_CHECK(y.dim() == 1 && y.size(0) == r.B, fn, ": targets must have shape [", r.B, "] but has shape ", y.sizes());
+    TORCH_CHECK(!y.is_floating_point() && y.scalar_type() != at::kBool, fn,
+                ": targets must be an integer tensor (class indices), got ", c10::toString(y.scalar_type()));
+    at::Tensor yl = y.to(s.device(), at::kLong);
+    if (yl.numel() > 0) {
+      int64_t lo = yl.min().item<int64_t>(), hi = yl.max().item<int64_t>();
+      TORCH_CHECK(lo >= 0 && hi < r.K, fn, ": targets must lie in [0, ", r.K, ") but range over [", lo, ", ", hi, "]");
+    }
+    r.target = multi ? yl.repeat({r.N}) : yl;
+  }
+  return r;
+}
+
+// Row weights: 1 where the teacher's region prediction agrees in correctness with its global
+// prediction (consistent), `beta` where it does not (complementary). Region-0 rows are always 1.
+static at::Tensor RowWeights(const Rows& r, double beta) {
+  at::NoGradGuard ng;
+  at::Tensor pred = r.t.argmax(1);  // first maximum on ties, as torch.argmax
+  at::Tensor localOk = pred.eq(r.target);
+  at::Tensor globalOk = localOk.narrow(0, 0, r.B).repeat({r.N});
+  at::Tensor consistent = localOk.eq(globalOk);
+  return at::where(consistent, at::scalar_tensor(1.0, r.s.options()), at::scalar_tensor(beta, r.s.options()));
+}
+
+// ---------------------------------------------------------------- KD / SD-KD (fused)
+// Loss = sum_r w_r * T^2 * KL(p_r || q_r) / (N*B); dL/ds_r = w_r * T * (q_r - p_r) / (N*B).
+// One fused autograd node instead of ~10: SD-KD costs about what KD costs.
+struct WeightedKdFn : public torch::autograd::Function<WeightedKdFn> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& s, const at::Tensor& t, const at::Tensor& w,
+                            double T) {
+    at::Tensor ls = at::log_softmax(s / T, 1);
+    at::Tensor lt = at::log_softmax(t / T, 1);
+    at::Tensor pt = lt.exp();
+    // PyTorch's kl_div(log q, p): p*(log p - log q), 0 where p == 0; NaN elements are zeroed as
+    // the reference does (only reachable with nonFinite: 'skip', which checks the total after).
+    at::Tensor elem = at::xlogy(pt, pt) - pt * ls;
+    elem = at::nan_to_num(elem, 0.0, std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity());
+    at::Tensor row = elem.sum(1) * (T * T);
+    ctx->save_for_backward({ls, pt, w});
+    ctx->saved_data["T"] = T;
+    ctx->saved_data["rows"] = s.size(0);
+    return row;  // per-row losses (unweighted); the caller reduces
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    double T = ctx->saved_data["T"].toDouble();
+    // d row_r / d s_r = T * (q_r - p_r); grads[0] is dL/d row_r (already holds w_r / (N*B)).
+    at::Tensor g = (saved[0].exp() - saved[1]) * (grads[0].unsqueeze(1) * T);
+    return {g, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+struct LossResult {
+  at::Tensor loss, rowLosses, weights;
+};
+
+static LossResult Reduce(const Rows& r, const at::Tensor& rowLoss, const at::Tensor& w) {
+  LossResult out;
+  out.loss = (rowLoss * w).sum() / static_cast<double>(r.N * r.B);
+  out.rowLosses = rowLoss.detach();
+  out.weights = w;
+  return out;
+}
+
+// ---------------------------------------------------------------- DKD row loss (log space)
+static at::Tensor DkdRows(const Rows& r, double alpha, double beta, double T) {
+  at::Tensor gt = at::zeros_like(r.s, r.s.options().dtype(at::kBool)).scatter_(1, r.target.unsqueeze(1), true);
+  at::Tensor ls = at::log_softmax(r.s / T, 1);
+  at::Tensor lt = at::log_softmax(r.t / T, 1);
+  auto binary = [&](const at::Tensor& l) {  // log of (p_target, 1 - p_target), in log space
+    at::Tensor lgt = l.gather(1, r.target.unsqueeze(1));
+    at::Tensor lother = at::logsumexp(l.masked_fill(gt, -std::numeric_limits<double>::infinity()), {1}, true);
+    return at::cat({lgt, lother}, 1);
+  };
+  at::Tensor bs = binary(ls), bt = binary(lt);
+  at::Tensor pbt = bt.exp();
+  at::Tensor tckd = (at::xlogy(pbt, pbt) - pbt * bs).sum(1);
+  // non-target distribution exactly as the reference: softmax(z/T - 1000 * onehot)
+  at::Tensor shift = gt.to(r.s.scalar_type()) * 1000.0;
+  at::Tensor ls2 = at::log_softmax(r.s / T - shift, 1);
+  at::Tensor pt2 = at::softmax(r.t / T - shift, 1);
+  at::Tensor nckd = (at::xlogy(pt2, pt2) - pt2 * ls2).sum(1);
+  return (alpha * tckd + beta * nckd) * (T * T);
+}
+
+// ---------------------------------------------------------------- NKD row loss
+// -p_t[y] log q[y] (T = 1) - gamma T^2 sum_k softmax(t/T)_k log_softmax(s/T)_k. The reference's
+// mask keeps the target class in the second sum (its scatter writes 1 into ones); excludeTarget
+// removes it (the paper's normalised non-target distributions).
+static at::Tensor NkdRows(const Rows& r, double T, double gamma, bool excludeTarget) {
+  at::Tensor idx = r.target.unsqueeze(1);
+  at::Tensor sT = at::log_softmax(r.s, 1).gather(1, idx).squeeze(1);
+  at::Tensor tT = at::softmax(r.t, 1).gather(1, idx).squeeze(1);
+  at::Tensor lossT = -(tT * sT);
+  at::Tensor S, Tt;
+  if (excludeTarget) {
+    at::Tensor keep = at::ones_like(r.s, r.s.options().dtype(at::kBool)).scatter_(1, idx, false);
+    int64_t rows = r.s.size(0);
+    S = at::log_softmax(r.s.masked_select(keep).view({rows, r.K - 1}) / T, 1);
+    Tt = at::softmax(r.t.masked_select(keep).view({rows, r.K - 1}) / T, 1);
+  } else {
+    S = at::log_softmax(r.s / T, 1);
+    Tt = at::softmax(r.t / T, 1);
+  }
+  at::Tensor lossNon = -gamma * (T * T) * (Tt * S).sum(1);
+  return lossT + lossNon;
+}
+
+// ---------------------------------------------------------------- JS entry
+
+// loss(kind, s, t, targets|null, opts) with opts = { multi, temperature, complementaryWeight,
+// alpha, beta, gamma, excludeTarget, skipNonFinite, details }. kind: 0 kd, 1 dkd, 2 nkd.
+static Napi::Value LossJs(const CI& info) {
+  Napi::Env env = info.Env();
+  int kind = static_cast<int>(ToInt(info[0], "kind"));
+  const at::Tensor& s = Unwrap(info[1], "studentLogits");
+  const at::Tensor& t = Unwrap(info[2], "teacherLogits");
+  c10::optional<at::Tensor> target = ToOptionalTensor(info[3], "targets");
+  auto o = info[4].As<Napi::Object>();
+  bool multi = ToBool(o.Get("multi"), "multi");
+  std::string fn = ToString(o.Get("name"), "name");
+  double T = ToDouble(o.Get("temperature"), "temperature");
+  double cw = multi ? ToDouble(o.Get("complementaryWeight"), "complementaryWeight") : 1.0;
+  bool skip = ToBool(o.Get("skipNonFinite"), "nonFinite");
+  bool details = ToBool(o.Get("details"), "details");
+  TORCH_CHECK(kind == 0 || target, fn, ": targets are required");
+
+  if (!skip) {
+    CheckFinite(s, "studentLogits", fn.c_str());
+    CheckFinite(t, "teacherLogits", fn.c_str());
+  }
+  Rows r = ToRows(s, t, target, multi, fn.c_str());
+  at::Tensor w;
+  if (multi && target) {
+    w = RowWeights(r, cw);
+  } else {
+    w = at::ones({r.s.size(0)}, r.s.options());
+  }
+  at::Tensor rows;
+  switch (kind) {
+    case 0: rows = WeightedKdFn::apply(r.s, r.t, w, T); break;
+    case 1:
+      rows = DkdRows(r, ToDouble(o.Get("alpha"), "alpha"), ToDouble(o.Get("beta"), "beta"), T);
+      break;
+    case 2: rows = NkdRows(r, T, ToDouble(o.Get("gamma"), "gamma"), ToBool(o.Get("excludeTarget"), "excludeTarget")); break;
+    default: TORCH_CHECK(false, "unknown loss kind ", kind);
+  }
+  LossResult res = Reduce(r, rows, w);
+  bool bad = false;
+  if (skip) {
+    bad = !at::isfinite(res.loss.detach()).item<bool>();
+    if (bad) res.loss = at::zeros({}, res.loss.options().requires_grad(false));
+  }
+  if (res.loss.scalar_type() != s.scalar_type() && s.scalar_type() != at::kDouble) {
+    res.loss = res.loss.to(s.scalar_type());
+  }
+  if (!details && !bad) return Wrap(env, res.loss);
+  auto out = Napi::Object::New(env);
+  out.Set("loss", Wrap(env, res.loss));
+  out.Set("skipped", Napi::Boolean::New(env, bad));
+  if (details) {
+    out.Set("rowLosses", Wrap(env, res.rowLosses));
+    out.Set("weights", Wrap(env, res.weights));
+  }
+  return out;
+}
+
+void InitSdd(Napi::Env env, Napi::Object exports) {
+  SDD_EXPORT(exports, "multiScalePool", PoolJs);
+  SDD_EXPORT(exports, "scaleLogits", ScaleLogitsJs);
+  SDD_EXPORT(exports, "loss", LossJs);
+}
+
+}  // namespace sdd

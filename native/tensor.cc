@@ -1,0 +1,318 @@
+// Tensor handles (ownership, accounting, V8 memory pressure), creation from JS data and read-back.
+#include "common.h"
+
+#include <cstring>
+
+namespace sdd {
+
+// V8 is told about native memory in batches: every call is a VM round trip.
+static constexpr int64_t kAdjustThreshold = 1 << 20;
+
+EnvData& GetEnvData(Napi::Env env) {
+  auto* data = env.GetInstanceData<EnvData>();
+  if (data == nullptr) {
+    data = new EnvData();
+    env.SetInstanceData<EnvData>(data);  // deleted by node-addon-api when the env ends
+  }
+  return *data;
+}
+
+static void FlushAdjust(Napi::Env env, EnvData& d, bool force) {
+  if (d.pendingAdjust == 0) return;
+  if (force || d.pendingAdjust >= kAdjustThreshold || d.pendingAdjust <= -kAdjustThreshold) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, d.pendingAdjust);
+    d.pendingAdjust = 0;
+  }
+}
+
+static void Account(Napi::Env env, TensorBox* box) {
+  EnvData& d = GetEnvData(env);
+  d.liveTensors += 1;
+  if (!box->tensor.defined() || !box->tensor.has_storage()) return;
+  const c10::StorageImpl* impl = box->tensor.storage().unsafeGetStorageImpl();
+  box->storage = impl;
+  auto& entry = d.storages[impl];
+  if (entry.first++ == 0) {
+    entry.second = static_cast<int64_t>(box->tensor.storage().nbytes());
+    d.liveBytes += entry.second;
+    d.pendingAdjust += entry.second;
+    FlushAdjust(env, d, false);
+  }
+}
+
+void Release(Napi::Env env, TensorBox* box) {
+  if (box->disposed) return;
+  box->disposed = true;
+  EnvData& d = GetEnvData(env);
+  d.liveTensors -= 1;
+  if (box->storage != nullptr) {
+    auto it = d.storages.find(box->storage);
+    if (it != d.storages.end() && --it->second.first == 0) {
+      d.liveBytes -= it->second.second;
+      d.pendingAdjust -= it->second.second;
+      d.storages.erase(it);
+      FlushAdjust(env, d, false);
+    }
+    box->storage = nullptr;
+  }
+  box->tensor.reset();
+}
+
+static void FinalizeBox(Napi::Env env, TensorBox* box) {
+  Release(env, box);
+  delete box;
+}
+
+Napi::Value Wrap(Napi::Env env, at::Tensor t) {
+  auto* box = new TensorBox();
+  box->tensor = std::move(t);
+  Account(env, box);
+  return Napi::External<TensorBox>::New(env, box, FinalizeBox);
+}
+
+TensorBox* UnwrapBox(const Napi::Value& v, const char* what) {
+  if (!v.IsExternal()) {
+    throw Napi::TypeError::New(v.Env(), std::string("Expected a Tensor for ") + what +
+                                            " but received something else");
+  }
+  return v.As<Napi::External<TensorBox>>().Data();
+}
+
+const at::Tensor& Unwrap(const Napi::Value& v, const char* what) {
+  TensorBox* box = UnwrapBox(v, what);
+  if (box->disposed) {
+    throw Napi::Error::New(v.Env(), std::string("Tensor used after dispose() for ") + what +
+                                        ": keep it (tidy's return value or keep()) or clone it first");
+  }
+  return box->tensor;
+}
+
+// ---------------------------------------------------------------- handle management
+
+static Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  Release(info.Env(), UnwrapBox(info[0], "tensor"));
+  return info.Env().Undefined();
+}
+
+static Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), UnwrapBox(info[0], "tensor")->disposed);
+}
+
+static Napi::Value Memory(const Napi::CallbackInfo& info) {
+  EnvData& d = GetEnvData(info.Env());
+  FlushAdjust(info.Env(), d, true);
+  auto out = Napi::Object::New(info.Env());
+  out.Set("liveTensors", Napi::Number::New(info.Env(), static_cast<double>(d.liveTensors)));
+  out.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(d.liveBytes)));
+  return out;
+}
+
+// ---------------------------------------------------------------- creation
+
+static at::TensorOptions Options(const Napi::CallbackInfo& info, size_t dtypeArg, size_t deviceArg) {
+  return at::TensorOptions().dtype(ToDtype(info[dtypeArg])).device(ToDevice(info[deviceArg]));
+}
+
+static at::Tensor MaybeGrad(at::Tensor t, const Napi::Value& v) {
+  if (v.IsBoolean() && v.As<Napi::Boolean>().Value()) t.set_requires_grad(true);
+  return t;
+}
+
+// fromTypedArray(typedArray, shape, dtype, device, requiresGrad): copies the JS memory (the JS
+// buffer may be mutated or collected while autograd threads still read the tensor).
+static Napi::Value FromTypedArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "Expected a TypedArray for data");
+  auto ta = info[0].As<Napi::TypedArray>();
+  at::ScalarType src;
+  switch (ta.TypedArrayType()) {
+    case napi_float32_array: src = at::kFloat; break;
+    case napi_float64_array: src = at::kDouble; break;
+    case napi_int32_array: src = at::kInt; break;
+    case napi_bigint64_array: src = at::kLong; break;
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: src = at::kByte; break;
+    case napi_int8_array: src = at::kChar; break;
+    case napi_int16_array: src = at::kShort; break;
+    default:
+      throw Napi::TypeError::New(env, "Expected a Float32Array, Float64Array, Int32Array, BigInt64Array, "
+                                      "Uint8Array, Int8Array or Int16Array for data");
+  }
+  auto shape = ToIntList(info[1], "shape");
+  int64_t numel = 1;
+  for (auto s : shape) numel *= s;
+  if (numel != static_cast<int64_t>(ta.ElementLength())) {
+    throw Napi::RangeError::New(env, "Expected " + std::to_string(numel) + " elements for shape but the data has " +
+                                         std::to_string(ta.ElementLength()));
+  }
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(src));
+  if (numel > 0) {
+    const uint8_t* base = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    std::memcpy(t.data_ptr(), base, ta.ByteLength());
+  }
+  at::ScalarType dtype = ToDtype(info[2]);
+  c10::Device device = ToDevice(info[3]);
+  if (dtype != src || !device.is_cpu()) t = t.to(device, dtype);
+  return Wrap(env, MaybeGrad(t, info[4]));
+}
+
+static Napi::Value Scalar(const Napi::CallbackInfo& info) {  // scalar(value, dtype, device, requiresGrad)
+  at::Tensor t = at::scalar_tensor(ToScalar(info[0], "value"), Options(info, 1, 2));
+  return Wrap(info.Env(), MaybeGrad(t, info[3]));
+}
+
+static Napi::Value Full(const Napi::CallbackInfo& info) {  // full(shape, value, dtype, device, requiresGrad)
+  at::Tensor t = at::full(ToIntList(info[0], "shape"), ToScalar(info[1], "value"), Options(info, 2, 3));
+  return Wrap(info.Env(), MaybeGrad(t, info[4]));
+}
+
+static Napi::Value Empty(const Napi::CallbackInfo& info) {  // empty(shape, dtype, device, requiresGrad)
+  at::Tensor t = at::empty(ToIntList(info[0], "shape"), Options(info, 1, 2));
+  return Wrap(info.Env(), MaybeGrad(t, info[3]));
+}
+
+static Napi::Value Arange(const Napi::CallbackInfo& info) {  // arange(start, end, step, dtype, device)
+  at::Tensor t = at::arange(ToScalar(info[0], "start"), ToScalar(info[1], "end"), ToScalar(info[2], "step"),
+                            Options(info, 3, 4));
+  return Wrap(info.Env(), t);
+}
+
+static Napi::Value Linspace(const Napi::CallbackInfo& info) {  // linspace(start, end, steps, dtype, device)
+  at::Tensor t = at::linspace(ToScalar(info[0], "start"), ToScalar(info[1], "end"), ToInt(info[2], "steps"),
+                              Options(info, 3, 4));
+  return Wrap(info.Env(), t);
+}
+
+static Napi::Value Eye(const Napi::CallbackInfo& info) {  // eye(n, m, dtype, device)
+  at::Tensor t = at::eye(ToInt(info[0], "n"), ToInt(info[1], "m"), Options(info, 2, 3));
+  return Wrap(info.Env(), t);
+}
+
+static Napi::Value Rand(const Napi::CallbackInfo& info) {  // rand(shape, dtype, device, requiresGrad)
+  at::Tensor t = at::rand(ToIntList(info[0], "shape"), Options(info, 1, 2));
+  return Wrap(info.Env(), MaybeGrad(t, info[3]));
+}
+
+static Napi::Value Randn(const Napi::CallbackInfo& info) {
+  at::Tensor t = at::randn(ToIntList(info[0], "shape"), Options(info, 1, 2));
+  return Wrap(info.Env(), MaybeGrad(t, info[3]));
+}
+
+static Napi::Value Randint(const Napi::CallbackInfo& info) {  // randint(low, high, shape, dtype, device)
+  at::Tensor t = at::randint(ToInt(info[0], "low"), ToInt(info[1], "high"), ToIntList(info[2], "shape"),
+                             Options(info, 3, 4));
+  return Wrap(info.Env(), t);
+}
+
+static Napi::Value Randperm(const Napi::CallbackInfo& info) {  // randperm(n, dtype, device)
+  return Wrap(info.Env(), at::randperm(ToInt(info[0], "n"), Options(info, 1, 2)));
+}
+
+// ---------------------------------------------------------------- read-back
+
+static Napi::Value Shape(const Napi::CallbackInfo& info) {
+  return FromIntList(info.Env(), Unwrap(info[0]).sizes());
+}
+
+static Napi::Value Dtype(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), DtypeToCode(Unwrap(info[0]).scalar_type()));
+}
+
+static Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), Unwrap(info[0]).device().str());
+}
+
+static Napi::Value Numel(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(Unwrap(info[0]).numel()));
+}
+
+static Napi::Value Dim(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(Unwrap(info[0]).dim()));
+}
+
+static Napi::Value Item(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = Unwrap(info[0]);
+  TORCH_CHECK(t.numel() == 1, "item() needs a tensor with exactly one element, but this one has shape ",
+              t.sizes(), " (", t.numel(), " elements); reduce it first (e.g. .sum() or .mean())");
+  at::Scalar s = t.item();
+  if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
+  if (s.isIntegral(false)) return Napi::Number::New(info.Env(), static_cast<double>(s.toLong()));
+  return Napi::Number::New(info.Env(), s.toDouble());
+}
+
+template <typename T>
+static Napi::Value CopyOut(Napi::Env env, const at::Tensor& t, napi_typedarray_type type) {
+  size_t n = static_cast<size_t>(t.numel());
+  auto buf = Napi::ArrayBuffer::New(env, n * sizeof(T));
+  if (n > 0) std::memcpy(buf.Data(), t.data_ptr(), n * sizeof(T));
+  return Napi::TypedArrayOf<T>::New(env, n, buf, 0, type);
+}
+
+// toTypedArray(t): a copy on the CPU; float16/bfloat16 widen to Float32Array, bool to Uint8Array,
+// int64 to BigInt64Array (exact).
+static Napi::Value ToTypedArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor t = Unwrap(info[0]).detach();
+  if (!t.device().is_cpu()) t = t.to(at::kCPU);
+  switch (t.scalar_type()) {
+    case at::kHalf:
+    case at::kBFloat16: t = t.to(at::kFloat); break;
+    case at::kBool: t = t.to(at::kByte); break;
+    default: break;
+  }
+  t = t.contiguous();
+  switch (t.scalar_type()) {
+    case at::kFloat: return CopyOut<float>(env, t, napi_float32_array);
+    case at::kDouble: return CopyOut<double>(env, t, napi_float64_array);
+    case at::kLong: return CopyOut<int64_t>(env, t, napi_bigint64_array);
+    case at::kInt: return CopyOut<int32_t>(env, t, napi_int32_array);
+    case at::kByte: return CopyOut<uint8_t>(env, t, napi_uint8_array);
+    case at::kChar: return CopyOut<int8_t>(env, t, napi_int8_array);
+    case at::kShort: return CopyOut<int16_t>(env, t, napi_int16_array);
+    default: TORCH_CHECK(false, "toTypedArray: unsupported dtype ", c10::toString(t.scalar_type()));
+  }
+}
+
+// toFloat64Array(t): every dtype as doubles (used by toArray()/toString(), int64 included).
+static Napi::Value ToFloat64Array(const Napi::CallbackInfo& info) {
+  at::Tensor t = Unwrap(info[0]).detach().to(at::kCPU, at::kDouble).contiguous();
+  return CopyOut<double>(info.Env(), t, napi_float64_array);
+}
+
+static Napi::Value Info(const Napi::CallbackInfo& info) {  // [shape, dtypeCode, device, requiresGrad]
+  const at::Tensor& t = Unwrap(info[0]);
+  auto out = Napi::Array::New(info.Env(), 4);
+  out.Set(0u, FromIntList(info.Env(), t.sizes()));
+  out.Set(1u, Napi::Number::New(info.Env(), DtypeToCode(t.scalar_type())));
+  out.Set(2u, Napi::String::New(info.Env(), t.device().str()));
+  out.Set(3u, Napi::Boolean::New(info.Env(), t.requires_grad()));
+  return out;
+}
+
+void InitTensor(Napi::Env env, Napi::Object exports) {
+  SDD_EXPORT(exports, "dispose", Dispose);
+  SDD_EXPORT(exports, "isDisposed", IsDisposed);
+  SDD_EXPORT(exports, "memory", Memory);
+  SDD_EXPORT(exports, "fromTypedArray", FromTypedArray);
+  SDD_EXPORT(exports, "scalar", Scalar);
+  SDD_EXPORT(exports, "full", Full);
+  SDD_EXPORT(exports, "empty", Empty);
+  SDD_EXPORT(exports, "arange", Arange);
+  SDD_EXPORT(exports, "linspace", Linspace);
+  SDD_EXPORT(exports, "eye", Eye);
+  SDD_EXPORT(exports, "rand", Rand);
+  SDD_EXPORT(exports, "randn", Randn);
+  SDD_EXPORT(exports, "randint", Randint);
+  SDD_EXPORT(exports, "randperm", Randperm);
+  SDD_EXPORT(exports, "shape", Shape);
+  SDD_EXPORT(exports, "dtype", Dtype);
+  SDD_EXPORT(exports, "device", DeviceOf);
+  SDD_EXPORT(exports, "numel", Numel);
+  SDD_EXPORT(exports, "dim", Dim);
+  SDD_EXPORT(exports, "item", Item);
+  SDD_EXPORT(exports, "toTypedArray", ToTypedArray);
+  SDD_EXPORT(exports, "toFloat64Array", ToFloat64Array);
+  SDD_EXPORT(exports, "info", Info);
+}
+
+}  // namespace sdd
