@@ -66,14 +66,15 @@ export function doctor(): DoctorReport {
   const b = binary();
   // Run one small matmul so the BLAS library is mapped before we look.
   native.dispose(native.binary(16, native.full([8, 8], 1, 0, 'cpu', false), native.full([8, 8], 1, 0, 'cpu', false)));
-  const blasLine = info.config.split('\n').find((l) => /BLAS_INFO/.test(l)) ?? '';
+  const blasInfo = /BLAS_INFO=([^,\s]+)/.exec(info.config)?.[1];
+  const lapackInfo = /LAPACK_INFO=([^,\s]+)/.exec(info.config)?.[1];
   const backend = /ATen parallel backend: (.*)/.exec(info.parallelInfo)?.[1] ?? 'unknown';
   return {
     node: process.version,
     napi: process.versions.napi ?? 'unknown',
     platform: `${process.platform}-${process.arch}`,
     libtorch: { version: info.torchVersion, cmakeDir: info.torchCmakeDir, libDir: info.torchLibDir, foundVia, builtWithCuda: info.builtWithCuda },
-    blas: { buildConfig: blasLine.replace(/^\s*-?\s*/, '').trim() || 'not reported', loaded: loadedBlas() },
+    blas: { buildConfig: blasInfo ? `BLAS_INFO=${blasInfo}${lapackInfo ? `, LAPACK_INFO=${lapackInfo}` : ''}` : 'not reported', loaded: loadedBlas() },
     cuda: { available: native.cudaIsAvailable(), deviceCount: native.cudaDeviceCount() },
     threads: { intraOp: native.getNumThreads(), cpus: os.availableParallelism(), parallelBackend: backend },
     binary: { file: b.file, kind: b.kind },

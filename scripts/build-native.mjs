@@ -17,7 +17,8 @@ export function buildNative({ rebuild = false, debug = false } = {}) {
   const buildDir = path.join(root, 'build');
   const cache = path.join(buildDir, 'CMakeCache.txt');
   // Reconfigure when libtorch moved: a stale cache would keep linking the old one.
-  const stale = existsSync(cache) && !readFileSync(cache, 'utf8').includes(`Torch_DIR:PATH=${torch.dir}`);
+  const cached = existsSync(cache) ? /^Torch_DIR:[A-Z]+=(.*)$/m.exec(readFileSync(cache, 'utf8'))?.[1] : undefined;
+  const stale = cached !== undefined && path.resolve(cached) !== path.resolve(torch.dir);
   const args = [cmakeJs, rebuild || stale ? 'rebuild' : 'compile', '--out', buildDir, `--CDTorch_DIR=${torch.dir}`];
   if (debug) args.push('--debug');
   const env = { ...process.env, CMAKE_BUILD_PARALLEL_LEVEL: String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) };

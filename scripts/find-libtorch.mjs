@@ -41,7 +41,9 @@ function triplets() {
 }
 
 function systemTorch() {
-  const dirs = [
+  // SDD_TORCH_SYSTEM_DIRS (colon-separated) replaces the list: for unusual layouts, and for tests.
+  const override = process.env.SDD_TORCH_SYSTEM_DIRS;
+  const dirs = override !== undefined ? override.split(':').filter(Boolean) : [
     ...triplets().map((t) => `/usr/lib/${t}/cmake/Torch`),
     '/usr/lib/cmake/Torch', '/usr/local/lib/cmake/Torch', '/usr/share/cmake/Torch', '/usr/local/share/cmake/Torch',
   ];

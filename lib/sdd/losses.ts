@@ -12,7 +12,11 @@ interface CommonOptions {
   temperature?: number;
   /**
    * Non-finite (NaN/Inf) logits: 'error' (default) throws naming the tensor and the first bad index;
-   * 'skip' returns a graph-less zero (like the reference's fallback) and emits a warning.
+   * 'skip' returns a graph-less zero (no gradient reaches the student) and emits a warning, also when
+   * the loss itself is not finite. That is the reference's DKD/NKD fallback. The reference's KD
+   * instead zeroes NaN terms and returns a finite loss whose gradient is NaN on the affected rows;
+   * 'skip' deliberately returns zero there too. With details, `skipped` is true and `rowLosses`
+   * are NaN on the affected rows.
    */
   nonFinite?: NonFinitePolicy;
   /** Return { loss, rowLosses, weights, complementary, skipped } instead of the loss alone. */
