@@ -2,7 +2,9 @@
 #include "common.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/detail/CUDAHooksInterface.h>
+#ifdef SDD_WITH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#endif
 #include <torch/csrc/api/include/torch/version.h>
 
 #ifndef SDD_TORCH_LIBDIR
@@ -34,14 +36,21 @@ static Napi::Value BuildInfo(const CI& info) {
 
 static Napi::Value CudaIsAvailable(const CI& info) { return Napi::Boolean::New(info.Env(), at::hasCUDA()); }
 
-static Napi::Value CudaDeviceCount(const CI& info) {
-  int n = at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0;
-  return Napi::Number::New(info.Env(), n);
+// c10::cuda is stable across libtorch 1.13 and 2.x (the ATen CUDA hooks API is not).
+static int DeviceCount() {
+#ifdef SDD_WITH_CUDA
+  return at::hasCUDA() ? static_cast<int>(c10::cuda::device_count()) : 0;
+#else
+  return 0;
+#endif
 }
 
+static Napi::Value CudaDeviceCount(const CI& info) { return Napi::Number::New(info.Env(), DeviceCount()); }
+
 static Napi::Value CudaSynchronize(const CI& info) {
-  // A tiny device->host copy drains the current stream without linking CUDA headers here.
-  if (at::hasCUDA()) at::zeros({1}, at::TensorOptions().device(at::kCUDA)).cpu();
+#ifdef SDD_WITH_CUDA
+  if (at::hasCUDA()) c10::cuda::device_synchronize();
+#endif
   return info.Env().Undefined();
 }
 
@@ -61,13 +70,10 @@ static Napi::Value ManualSeed(const CI& info) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_current_seed(seed);
   }
-  if (at::hasCUDA()) {
-    int n = static_cast<int>(at::detail::getCUDAHooks().getNumGPUs());
-    for (int i = 0; i < n; ++i) {
-      auto g = at::detail::getCUDAHooks().getDefaultCUDAGenerator(i);
-      std::lock_guard<std::mutex> lock(g.mutex());
-      g.set_current_seed(seed);
-    }
+  for (int i = 0, n = DeviceCount(); i < n; ++i) {
+    auto g = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_current_seed(seed);
   }
   return info.Env().Undefined();
 }
