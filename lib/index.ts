@@ -11,3 +11,6 @@ export { setNumThreads, getNumThreads, manualSeed, cuda, doctor, type DoctorRepo
 export { invalidParameterError } from './errors.js';
 export { multiScalePool, scaleLogits, regionCount, DEFAULT_SCALES, type MultiScaleOptions, type PoolMode } from './sdd/pool.js';
 export * as losses from './sdd/losses.js';
+export * as nn from './nn/index.js';
+export * as data from './data/index.js';
+export * from './checkpoint/index.js';

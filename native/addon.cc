@@ -10,6 +10,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAutograd(env, exports);
   InitRuntime(env, exports);
   InitSdd(env, exports);
+  InitNn(env, exports);
+  InitData(env, exports);
   return exports;
 }
 

@@ -79,5 +79,7 @@ void InitOps(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitSdd(Napi::Env env, Napi::Object exports);
+void InitNn(Napi::Env env, Napi::Object exports);
+void InitData(Napi::Env env, Napi::Object exports);
 
 }  // namespace sdd

@@ -1,0 +1,2 @@
+// filled by the checkpoint work; see lib/index.ts
+export {};

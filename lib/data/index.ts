@@ -1,0 +1,2 @@
+// filled by the data work; see lib/index.ts
+export {};

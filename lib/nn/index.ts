@@ -1,0 +1,2 @@
+// filled by the nn work; see lib/index.ts
+export {};
