@@ -35,6 +35,7 @@ export interface NativeBinding {
   item(h: H): number | boolean;
   toTypedArray(h: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Int16Array;
   toFloat64Array(h: H): Float64Array;
+  viewTypedArray(h: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Int16Array;
   info(h: H): [number[], number, string, boolean];
   // ops
   unary(op: number, h: H): H;

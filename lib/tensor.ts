@@ -87,8 +87,16 @@ export class Tensor {
   // ------------------------------------------------------------ read-back
   /** The single value of a one-element tensor, as a number (or a boolean for bool tensors). */
   item(): number | boolean { return native.item(this.handle); }
-  /** A copy of the data on the CPU: Float32Array for float32/float16/bfloat16, BigInt64Array for int64, Uint8Array for bool/uint8. */
-  toTypedArray(): TypedArrayOut { return native.toTypedArray(this.handle); }
+  /**
+   * The data as a typed array: a copy on the CPU (Float32Array for float32/float16/bfloat16,
+   * BigInt64Array for int64, Uint8Array for bool/uint8). With { copy: false }, a view of the tensor's
+   * own memory (CPU, contiguous, not a half type): writes go both ways and it keeps the memory alive.
+   * Input is always copied (sdd.tensor): a JS buffer can be detached or transferred under libtorch;
+   * for zero-copy input, fill `sdd.empty(shape).toTypedArray({ copy: false })` instead.
+   */
+  toTypedArray(opts: { copy?: boolean } = {}): TypedArrayOut {
+    return opts.copy === false ? native.viewTypedArray(this.handle) : native.toTypedArray(this.handle);
+  }
   /** The data as (nested) JS arrays of numbers (booleans for bool tensors). */
   toArray(): NestedArray {
     const flat = Array.from(native.toFloat64Array(this.handle)) as (number | boolean)[];

@@ -6,6 +6,7 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <limits>
 #include <sstream>
 
 namespace sdd {
@@ -159,11 +160,11 @@ struct WeightedKdFn : public torch::autograd::Function<WeightedKdFn> {
     at::Tensor ls = at::log_softmax(s / T, 1);
     at::Tensor lt = at::log_softmax(t / T, 1);
     at::Tensor pt = lt.exp();
-    // PyTorch's kl_div(log q, p): p*(log p - log q), 0 where p == 0; NaN elements are zeroed as
-    // the reference does (only reachable with nonFinite: 'skip', which checks the total after).
-    at::Tensor elem = at::xlogy(pt, pt) - pt * ls;
-    elem = at::nan_to_num(elem, 0.0, std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity());
-    at::Tensor row = elem.sum(1) * (T * T);
+    // PyTorch's kl_div(log q, p): p*(log p - log q), 0 where p == 0. Finite logits give finite
+    // terms. The reference also zeroes NaN terms, which turns a NaN logit into a finite loss with a
+    // NaN gradient; we do not: non-finite logits are an error, or with nonFinite: 'skip' the whole
+    // loss is replaced by zero (LossJs), and the affected rows show NaN in details.rowLosses.
+    at::Tensor row = (at::xlogy(pt, pt) - pt * ls).sum(1) * (T * T);
     ctx->save_for_backward({ls, pt, w});
     ctx->saved_data["T"] = T;
     ctx->saved_data["rows"] = s.size(0);
@@ -253,10 +254,21 @@ static Napi::Value LossJs(const CI& info) {
   bool details = ToBool(o.Get("details"), "details");
   TORCH_CHECK(kind == 0 || target, fn, ": targets are required");
 
+  // Non-finite logits: an error naming the tensor and the first bad index; with nonFinite: 'skip'
+  // the batch's loss is a graph-less zero (no gradient reaches the student). That is what the
+  // reference returns for DKD/NKD (its "inf" fallback); for KD it instead zeroes the NaN terms and
+  // returns a finite loss whose gradient is NaN on the affected rows, which would poison the
+  // optimizer step, so 'skip' returns zero there too (details.rowLosses shows NaN on the bad rows).
+  bool bad = false;
   if (!skip) {
     CheckFinite(s, "studentLogits", fn.c_str());
     CheckFinite(t, "teacherLogits", fn.c_str());
+  } else {
+    at::NoGradGuard ng;
+    bad = !(at::isfinite(s).all().item<bool>() && at::isfinite(t).all().item<bool>());
   }
+  // A skipped batch builds no graph (its rows are still computed for details).
+  at::AutoGradMode gradMode(at::GradMode::is_enabled() && !bad);
   Rows r = ToRows(s, t, target, multi, fn.c_str());
   at::Tensor w;
   if (multi && target) {
@@ -274,9 +286,9 @@ static Napi::Value LossJs(const CI& info) {
     default: TORCH_CHECK(false, "unknown loss kind ", kind);
   }
   LossResult res = Reduce(r, rows, w);
-  bool bad = false;
   if (skip) {
-    bad = !at::isfinite(res.loss.detach()).item<bool>();
+    // finite logits can still overflow a sum (huge temperatures/weights): skip that too
+    bad = bad || !at::isfinite(res.loss.detach()).item<bool>();
     if (bad) res.loss = at::zeros({}, res.loss.options().requires_grad(false));
   }
   if (res.loss.scalar_type() != s.scalar_type() && s.scalar_type() != at::kDouble) {

@@ -273,6 +273,46 @@ static Napi::Value ToTypedArray(const Napi::CallbackInfo& info) {
   }
 }
 
+// viewTypedArray(t): a typed array over the tensor's own memory (no copy). The ArrayBuffer holds a
+// reference to the tensor, so the memory stays valid as long as either is alive. CPU, contiguous,
+// and a dtype JS has a typed array for.
+static void ReleaseViewed(Napi::Env env, void* data, at::Tensor* hold) { delete hold; }
+
+static Napi::Value ViewTypedArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const at::Tensor& t = Unwrap(info[0]);
+  TORCH_CHECK(t.device().is_cpu(), "toTypedArray({ copy: false }) needs a CPU tensor (this one is on ", t.device(),
+              "); use toTypedArray() to copy it to the host");
+  TORCH_CHECK(t.is_contiguous(), "toTypedArray({ copy: false }) needs a contiguous tensor; call .contiguous() first "
+              "or use toTypedArray()");
+  napi_typedarray_type type;
+  switch (t.scalar_type()) {
+    case at::kFloat: type = napi_float32_array; break;
+    case at::kDouble: type = napi_float64_array; break;
+    case at::kLong: type = napi_bigint64_array; break;
+    case at::kInt: type = napi_int32_array; break;
+    case at::kByte: type = napi_uint8_array; break;
+    case at::kBool: type = napi_uint8_array; break;
+    case at::kChar: type = napi_int8_array; break;
+    case at::kShort: type = napi_int16_array; break;
+    default:
+      TORCH_CHECK(false, "toTypedArray({ copy: false }): JS has no typed array for ", c10::toString(t.scalar_type()),
+                  "; use toTypedArray() (it widens half types to float32)");
+  }
+  size_t n = static_cast<size_t>(t.numel());
+  size_t bytes = n * t.element_size();
+  Napi::ArrayBuffer buf;
+  if (bytes == 0) {
+    buf = Napi::ArrayBuffer::New(env, 0);
+  } else {
+    auto* hold = new at::Tensor(t.detach());
+    buf = Napi::ArrayBuffer::New(env, hold->data_ptr(), bytes, ReleaseViewed, hold);
+  }
+  napi_value arr;
+  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, type, n, buf, 0, &arr), Napi::Value());
+  return Napi::Value(env, arr);
+}
+
 // toFloat64Array(t): every dtype as doubles (used by toArray()/toString(), int64 included).
 static Napi::Value ToFloat64Array(const Napi::CallbackInfo& info) {
   at::Tensor t = Unwrap(info[0]).detach().to(at::kCPU, at::kDouble).contiguous();
@@ -312,6 +352,7 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "item", Item);
   SDD_EXPORT(exports, "toTypedArray", ToTypedArray);
   SDD_EXPORT(exports, "toFloat64Array", ToFloat64Array);
+  SDD_EXPORT(exports, "viewTypedArray", ViewTypedArray);
   SDD_EXPORT(exports, "info", Info);
 }
 
