@@ -23,6 +23,10 @@ using torch::autograd::variable_list;
 // level from the map (exact means when H, W are not multiples of the scales).
 static at::Tensor MultiScalePool(const at::Tensor& x, const std::vector<int64_t>& scales, bool nested) {
   TORCH_CHECK(x.dim() == 4, "multiScalePool expects features of shape [B, C, H, W] but got shape ", x.sizes());
+  if (x.device().is_cpu() && x.scalar_type() == at::kHalf) {
+    // libtorch's CPU kernels lack float16 pooling: pool in float32 (exact for a mean), cast back.
+    return MultiScalePool(x.to(at::kFloat), scales, nested).to(at::kHalf);
+  }
   TORCH_CHECK(!scales.empty(), "multiScalePool needs at least one scale");
   int64_t largest = 0;
   bool allDivide4 = true;
@@ -68,10 +72,18 @@ static Napi::Value ScaleLogitsJs(const CI& info) {
   TORCH_CHECK(w.dim() == 2, "scaleLogits expects a weight of shape [K, C] but got shape ", w.sizes());
   TORCH_CHECK(x.dim() == 4 && x.size(1) == w.size(1), "scaleLogits: features of shape ", x.sizes(),
               " do not match a classifier weight of shape ", w.sizes(), " (C must equal weight.shape[1])");
+  at::ScalarType outType = x.scalar_type();
+  if (x.device().is_cpu() && (outType == at::kHalf || w.scalar_type() == at::kHalf)) {
+    // no float16 GEMM on the CPU: compute in float32 and return float16
+    x = x.to(at::kFloat);
+    w = w.to(at::kFloat);
+    if (bias) bias = bias->to(at::kFloat);
+  }
   at::Tensor pooled = MultiScalePool(x, ToIntList(info[3], "scales"), ToNested(info[4]));  // B x C x N
   // B x N x C -> linear -> B x N x K -> B x K x N (one GEMM over all regions)
-  at::Tensor logits = at::linear(pooled.transpose(1, 2), w, bias);
-  return Wrap(info.Env(), logits.transpose(1, 2));
+  at::Tensor logits = at::linear(pooled.transpose(1, 2), w, bias).transpose(1, 2);
+  if (logits.scalar_type() != outType) logits = logits.to(outType);
+  return Wrap(info.Env(), logits);
 }
 
 // ---------------------------------------------------------------- shared loss plumbing

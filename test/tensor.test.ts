@@ -247,3 +247,22 @@ describe('errors are clear JS errors, never crashes', () => {
     expect(() => sdd.zeros([2]).to('cuda:1')).toThrow(/no usable CUDA/);
   });
 });
+
+describe('zero-copy views', () => {
+  it('toTypedArray({ copy: false }) shares the tensor memory both ways', () => {
+    const t = sdd.zeros([4]);
+    const view = t.toTypedArray({ copy: false }) as Float32Array;
+    view[1] = 5;
+    expect(t.toArray()).toEqual([0, 5, 0, 0]);
+    t.add_(1);
+    expect(Array.from(view)).toEqual([1, 6, 1, 1]);
+    // the view keeps the memory alive after the tensor handle is disposed
+    t.dispose();
+    expect(view[1]).toBe(6);
+  });
+
+  it('explains when a view is impossible', () => {
+    expect(() => sdd.zeros([4]).half().toTypedArray({ copy: false })).toThrow(/JS has no typed array for Half/);
+    expect(() => sdd.zeros([2, 3]).transpose(0, 1).toTypedArray({ copy: false })).toThrow(/needs a contiguous tensor/);
+  });
+});
