@@ -1,10 +1,13 @@
 // Memory scopes: tidy() frees every tensor created inside it that it does not return; keep()
 // exempts a tensor. Tensors are owned natively; this file only decides when to release them.
-import { native } from './native.js';
+import { native, type Handle } from './native.js';
 
 /** What a scope can track: tensors (branded so this file need not import the Tensor class). */
 export interface Tracked {
   dispose(): void;
+  readonly handle: Handle;
+  /** @internal set once the finalization registry holds it */
+  guarded: boolean;
 }
 
 export const TENSOR_BRAND: unique symbol = Symbol.for('sdd-torch.Tensor');
@@ -12,16 +15,37 @@ export const TENSOR_BRAND: unique symbol = Symbol.for('sdd-torch.Tensor');
 const scopes: Set<Tracked>[] = [];
 const kept = new WeakSet<Tracked>();
 
-/** Called by every new tensor: the innermost open scope owns it. */
+// The safety net: a tensor nobody disposes is released when V8 collects it. Registration costs
+// about as much as a small op, so tensors made inside tidy() (which frees them deterministically)
+// are registered only if they escape it: returned to top level or passed to keep().
+const registry = new FinalizationRegistry<Handle>((handle) => {
+  try {
+    native.dispose(handle);
+  } catch {
+    /* the environment is shutting down */
+  }
+});
+function guard(t: Tracked): void {
+  if (t.guarded) return;
+  t.guarded = true;
+  // No unregister token: unregistering costs more than it saves. A disposed tensor's finalizer
+  // later finds its handle stale (native generations) and does nothing.
+  registry.register(t, t.handle);
+}
+
+/** Called by every new tensor: the innermost open scope owns it; outside any scope the GC does. */
 export function track(t: Tracked): void {
   const top = scopes[scopes.length - 1];
   if (top !== undefined) top.add(t);
+  else guard(t);
 }
 
-/** Exempts a tensor from every enclosing tidy() scope (it must then be disposed by hand). */
+/** Exempts a tensor from every enclosing tidy() scope (it must then be disposed by hand, or is
+ * released when collected). */
 export function keep<T extends Tracked>(t: T): T {
   kept.add(t);
   for (const s of scopes) s.delete(t);
+  guard(t);
   return t;
 }
 
@@ -78,8 +102,12 @@ export function tidy<T>(fn: () => T): T {
   collect(result, returned, new Set());
   const outer = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (returned.has(t)) outer?.add(t);
-    else if (!kept.has(t)) t.dispose();
+    if (returned.has(t)) {
+      if (outer !== undefined) outer.add(t);
+      else guard(t);
+    } else if (!kept.has(t)) {
+      t.dispose();
+    }
   }
   return result;
 }

@@ -52,6 +52,8 @@ function wrap(h: Handle): Tensor {
 export class Tensor {
   /** @internal the native handle; use the methods instead. */
   readonly handle: Handle;
+  /** @internal whether the GC safety net holds this tensor (see scope.ts) */
+  guarded = false;
   declare readonly [TENSOR_BRAND]: true;
 
   /** @internal tensors are made by sdd.tensor(), sdd.zeros(), … and by operations. */

@@ -5,15 +5,28 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 namespace sdd {
 
-// Per-environment state (main thread and each worker_thread get their own): live-tensor
-// accounting and the bytes V8 has been told about.
+// A live tensor owned by a JS handle. Handles are Napi::External values whose pointer field encodes
+// (generation << 32 | slot) rather than pointing anywhere: creating one needs no heap record and no
+// V8 weak callback (those cost more than a small op itself), and a stale handle is detected by its
+// generation. The JS layer adds a FinalizationRegistry safety net for tensors that escape tidy().
+struct Slot {
+  at::Tensor tensor;
+  const c10::StorageImpl* storage = nullptr;
+  uint32_t generation = 1;
+};
+
+// Per-environment state (main thread and each worker_thread get their own): the handle table,
+// live-tensor accounting and the bytes V8 has been told about.
 struct EnvData {
+  std::deque<Slot> slots;  // a deque: references returned by Unwrap stay valid when it grows
+  std::vector<uint32_t> freeSlots;
   int64_t liveTensors = 0;
   int64_t liveBytes = 0;       // bytes of distinct storages referenced by live handles
   int64_t pendingAdjust = 0;   // not yet reported to V8 (batched: the call is not free)
@@ -22,21 +35,17 @@ struct EnvData {
 
 EnvData& GetEnvData(Napi::Env env);
 
-// What a JS tensor handle (a Napi::External) points to. The at::Tensor is released on dispose();
-// the box itself lives until V8 collects the handle (the finalizer is the safety net).
-struct TensorBox {
-  at::Tensor tensor;
-  const c10::StorageImpl* storage = nullptr;
-  bool disposed = false;
-};
-
 // Wraps a tensor in a new JS handle and accounts for it.
 Napi::Value Wrap(Napi::Env env, at::Tensor t);
 // The tensor behind a handle; throws a JS error naming `what` if it is not a live tensor.
 const at::Tensor& Unwrap(const Napi::Value& v, const char* what = "tensor");
-TensorBox* UnwrapBox(const Napi::Value& v, const char* what);
-// Releases the tensor of a box now (dispose) and updates the accounting.
-void Release(Napi::Env env, TensorBox* box);
+// Releases the tensor of a handle now (dispose; idempotent) and updates the accounting.
+void Release(const Napi::Value& v);
+// param.set_data(data) on the tensor behind a handle (keeps the handle and autograd leaf identity)
+// and moves the storage accounting to the new storage.
+void SetData(const Napi::Value& v, const at::Tensor& data);
+// True when the handle's tensor was released.
+bool IsReleased(const Napi::Value& v);
 
 // ---- argument conversion (the TS layer validates first; these are the last line) ----
 int64_t ToInt(const Napi::Value& v, const char* what);

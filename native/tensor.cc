@@ -25,77 +25,110 @@ static void FlushAdjust(Napi::Env env, EnvData& d, bool force) {
   }
 }
 
-static void Account(Napi::Env env, TensorBox* box) {
-  EnvData& d = GetEnvData(env);
+static void Account(Napi::Env env, EnvData& d, Slot& slot) {
   d.liveTensors += 1;
-  if (!box->tensor.defined() || !box->tensor.has_storage()) return;
-  const c10::StorageImpl* impl = box->tensor.storage().unsafeGetStorageImpl();
-  box->storage = impl;
+  if (!slot.tensor.defined() || !slot.tensor.has_storage()) return;
+  const c10::StorageImpl* impl = slot.tensor.storage().unsafeGetStorageImpl();
+  slot.storage = impl;
   auto& entry = d.storages[impl];
   if (entry.first++ == 0) {
-    entry.second = static_cast<int64_t>(box->tensor.storage().nbytes());
+    entry.second = static_cast<int64_t>(slot.tensor.storage().nbytes());
     d.liveBytes += entry.second;
     d.pendingAdjust += entry.second;
     FlushAdjust(env, d, false);
   }
 }
 
-void Release(Napi::Env env, TensorBox* box) {
-  if (box->disposed) return;
-  box->disposed = true;
-  EnvData& d = GetEnvData(env);
+static void Unaccount(Napi::Env env, EnvData& d, Slot& slot) {
   d.liveTensors -= 1;
-  if (box->storage != nullptr) {
-    auto it = d.storages.find(box->storage);
+  if (slot.storage != nullptr) {
+    auto it = d.storages.find(slot.storage);
     if (it != d.storages.end() && --it->second.first == 0) {
       d.liveBytes -= it->second.second;
       d.pendingAdjust -= it->second.second;
       d.storages.erase(it);
       FlushAdjust(env, d, false);
     }
-    box->storage = nullptr;
+    slot.storage = nullptr;
   }
-  box->tensor.reset();
 }
 
-static void FinalizeBox(Napi::Env env, TensorBox* box) {
-  Release(env, box);
-  delete box;
+static inline void* Encode(uint32_t index, uint32_t generation) {
+  return reinterpret_cast<void*>((static_cast<uintptr_t>(generation) << 32) | index);
+}
+
+// The slot a handle names if it is still live, else nullptr.
+static Slot* Lookup(EnvData& d, const Napi::Value& v, const char* what) {
+  if (!v.IsExternal()) {
+    throw Napi::TypeError::New(v.Env(), std::string("Expected a Tensor for ") + what + " but received something else");
+  }
+  auto bits = reinterpret_cast<uintptr_t>(v.As<Napi::External<void>>().Data());
+  auto index = static_cast<uint32_t>(bits & 0xffffffffu);
+  auto generation = static_cast<uint32_t>(bits >> 32);
+  if (index >= d.slots.size() || d.slots[index].generation != generation) return nullptr;
+  return &d.slots[index];
 }
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
-  auto* box = new TensorBox();
-  box->tensor = std::move(t);
-  Account(env, box);
-  return Napi::External<TensorBox>::New(env, box, FinalizeBox);
-}
-
-TensorBox* UnwrapBox(const Napi::Value& v, const char* what) {
-  if (!v.IsExternal()) {
-    throw Napi::TypeError::New(v.Env(), std::string("Expected a Tensor for ") + what +
-                                            " but received something else");
+  EnvData& d = GetEnvData(env);
+  uint32_t index;
+  if (!d.freeSlots.empty()) {
+    index = d.freeSlots.back();
+    d.freeSlots.pop_back();
+  } else {
+    index = static_cast<uint32_t>(d.slots.size());
+    d.slots.emplace_back();
   }
-  return v.As<Napi::External<TensorBox>>().Data();
+  Slot& slot = d.slots[index];
+  slot.tensor = std::move(t);
+  Account(env, d, slot);
+  return Napi::External<void>::New(env, Encode(index, slot.generation));
 }
 
 const at::Tensor& Unwrap(const Napi::Value& v, const char* what) {
-  TensorBox* box = UnwrapBox(v, what);
-  if (box->disposed) {
+  Slot* slot = Lookup(GetEnvData(v.Env()), v, what);
+  if (slot == nullptr) {
     throw Napi::Error::New(v.Env(), std::string("Tensor used after dispose() for ") + what +
                                         ": keep it (tidy's return value or keep()) or clone it first");
   }
-  return box->tensor;
+  return slot->tensor;
 }
+
+void Release(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  EnvData& d = GetEnvData(env);
+  Slot* slot = Lookup(d, v, "tensor");
+  if (slot == nullptr) return;  // already released: dispose() is idempotent
+  auto index = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(v.As<Napi::External<void>>().Data()) & 0xffffffffu);
+  Unaccount(env, d, *slot);
+  slot->tensor.reset();
+  slot->generation += 1;  // every outstanding handle to this slot is now stale
+  if (slot->generation == 0) slot->generation = 1;
+  d.freeSlots.push_back(index);
+  
+}
+
+void SetData(const Napi::Value& v, const at::Tensor& data) {
+  Napi::Env env = v.Env();
+  EnvData& d = GetEnvData(env);
+  Slot* slot = Lookup(d, v, "parameter");
+  if (slot == nullptr) throw Napi::Error::New(env, "setData: the tensor was disposed");
+  slot->tensor.set_data(data);
+  Unaccount(env, d, *slot);  // storage may have changed: account afresh
+  Account(env, d, *slot);
+}
+
+bool IsReleased(const Napi::Value& v) { return Lookup(GetEnvData(v.Env()), v, "tensor") == nullptr; }
 
 // ---------------------------------------------------------------- handle management
 
 static Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  Release(info.Env(), UnwrapBox(info[0], "tensor"));
+  Release(info[0]);
   return info.Env().Undefined();
 }
 
 static Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), UnwrapBox(info[0], "tensor")->disposed);
+  return Napi::Boolean::New(info.Env(), IsReleased(info[0]));
 }
 
 static Napi::Value Memory(const Napi::CallbackInfo& info) {

@@ -15,6 +15,17 @@ describe('memory', () => {
     expect(() => t.shape).toThrow(/Tensor used after dispose\(\)/);
   });
 
+  it('a disposed handle stays invalid after its native slot is reused', () => {
+    const t = sdd.ones([2]);
+    t.dispose();
+    const others = Array.from({ length: 8 }, () => sdd.zeros([2]));
+    expect(() => t.sum()).toThrow(/Tensor used after dispose\(\)/);
+    expect(t.isDisposed).toBe(true);
+    t.dispose(); // still a no-op: it must not free the tensor now living in that slot
+    for (const o of others) expect(o.isDisposed).toBe(false);
+    sdd.dispose(others);
+  });
+
   it('counts shared storage once', () => {
     const before = sdd.memory().bytes;
     const t = sdd.zeros([256]);
