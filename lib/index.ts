@@ -14,3 +14,5 @@ export * as losses from './sdd/losses.js';
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export * from './checkpoint/index.js';
+export * as optim from './optim/index.js';
+export * as schedules from './optim/schedules.js';

@@ -92,6 +92,11 @@ export interface NativeBinding {
   backward(h: H, grad: H | null, retainGraph: boolean): void;
   grad(h: H): H | null;
   setGrad(h: H, g: H | null): void;
+  hasGrad(h: H): boolean;
+  // optimizers
+  sgdStep(params: H[], momentumBuffers: (H | null)[], opts: Record<string, unknown>): (H | null)[];
+  adamwStep(params: H[], expAvg: H[], expAvgSq: H[], steps: number[], opts: Record<string, unknown>): void;
+  clipGradNorm(params: H[], maxNorm: number, normType: number): number;
   retainGrad(h: H): void;
   isGradEnabled(): boolean;
   isInferenceMode(): boolean;

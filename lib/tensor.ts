@@ -132,6 +132,8 @@ export class Tensor {
     const g = native.grad(this.handle);
     return g === null ? null : wrap(g);
   }
+  /** Whether a gradient has been accumulated (without making a handle for it). */
+  get hasGrad(): boolean { return native.hasGrad(this.handle); }
   set grad(g: Tensor | null) { native.setGrad(this.handle, g === null ? null : tensorArg('grad', g)); }
   /** Drops the accumulated gradient (like PyTorch's zero_grad(set_to_none=True)). */
   zeroGrad(): void { native.setGrad(this.handle, null); }

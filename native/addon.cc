@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSdd(env, exports);
   InitNn(env, exports);
   InitData(env, exports);
+  InitOptim(env, exports);
   return exports;
 }
 

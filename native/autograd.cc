@@ -41,6 +41,10 @@ static Napi::Value Grad(const CI& info) {
   return Wrap(info.Env(), g);
 }
 
+static Napi::Value HasGrad(const CI& info) {
+  return Napi::Boolean::New(info.Env(), Unwrap(info[0]).grad().defined());
+}
+
 static Napi::Value SetGrad(const CI& info) {  // setGrad(t, grad|null)
   at::Tensor t = Unwrap(info[0]);
   if (info[1].IsNull() || info[1].IsUndefined()) {
@@ -85,6 +89,7 @@ void InitAutograd(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "backward", Backward);
   SDD_EXPORT(exports, "grad", Grad);
   SDD_EXPORT(exports, "setGrad", SetGrad);
+  SDD_EXPORT(exports, "hasGrad", HasGrad);
   SDD_EXPORT(exports, "retainGrad", RetainGrad);
   SDD_EXPORT(exports, "isGradEnabled", IsGradEnabled);
   SDD_EXPORT(exports, "isInferenceMode", IsInferenceMode);

@@ -90,5 +90,6 @@ void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitSdd(Napi::Env env, Napi::Object exports);
 void InitNn(Napi::Env env, Napi::Object exports);
 void InitData(Napi::Env env, Napi::Object exports);
+void InitOptim(Napi::Env env, Napi::Object exports);
 
 }  // namespace sdd
