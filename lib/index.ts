@@ -16,3 +16,4 @@ export * as data from './data/index.js';
 export * from './checkpoint/index.js';
 export * as optim from './optim/index.js';
 export * as schedules from './optim/schedules.js';
+export * as distillers from './distill/index.js';

@@ -1,0 +1,29 @@
+// DKD (Zhao et al.): CE + warm-up × DKD(alpha TCKD + beta NCKD). Reference: ce 1, alpha 1, beta 8,
+// T 4, warm-up 20 epochs (loss weight min(epoch / warmup, 1)).
+import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
+import { crossEntropy, dkd } from '../sdd/losses.js';
+import { lossWarmup } from '../optim/schedules.js';
+import type { Tensor } from '../tensor.js';
+import type { ModelOutput } from './types.js';
+import { resolveSettings } from './settings.js';
+
+export const DKD_DEFAULTS = { ceWeight: 1, alpha: 1, beta: 8, temperature: 4, warmup: 20 };
+
+export class DKD extends Distiller {
+  readonly name = 'dkd';
+  readonly settings: typeof DKD_DEFAULTS;
+  constructor(opts: DistillerOptions & Partial<typeof DKD_DEFAULTS>) {
+    super(opts);
+    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
+    this.settings = resolveSettings('dkd', rest, DKD_DEFAULTS);
+  }
+  protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
+    const { ceWeight, alpha, beta, temperature, warmup } = this.settings;
+    return {
+      terms: {
+        ce: crossEntropy(s.logits, y).mul(ceWeight),
+        kd: dkd(s.logits, t!.logits, y, { alpha, beta, temperature }).mul(lossWarmup(epoch, warmup)),
+      },
+    };
+  }
+}

@@ -1,0 +1,45 @@
+// The distiller registry: distillers.create(name, options). Users can register their own.
+import type { Distiller, DistillerOptions } from './distiller.js';
+import { Vanilla } from './vanilla.js';
+import { KD } from './kd.js';
+import { DKD } from './dkd.js';
+import { NKD } from './nkd.js';
+import { SddKD } from './sdd-kd.js';
+import { SddDKD } from './sdd-dkd.js';
+import { SddNKD } from './sdd-nkd.js';
+
+export { Distiller, type DistillerOptions, type StepInput, type StepResult, type LossTerms } from './distiller.js';
+export type { DistillModel, ModelOutput } from './types.js';
+export { Vanilla, KD, DKD, NKD, SddKD, SddDKD, SddNKD };
+
+type Factory = (opts: DistillerOptions & Record<string, unknown>) => Distiller;
+
+const registry = new Map<string, Factory>([
+  ['vanilla', (o) => new Vanilla(o)],
+  ['kd', (o) => new KD(o)],
+  ['dkd', (o) => new DKD(o)],
+  ['nkd', (o) => new NKD(o)],
+  ['sdd_kd', (o) => new SddKD(o)],
+  ['sdd_dkd', (o) => new SddDKD(o)],
+  ['sdd_nkd', (o) => new SddNKD(o)],
+]);
+
+/** The reference's DISTILLER.TYPE names map to ours. */
+const ALIASES: Record<string, string> = { none: 'vanilla', NONE: 'vanilla', KD: 'kd', DKD: 'dkd', NKD: 'nkd', SDD_KD: 'sdd_kd', SDD_DKD: 'sdd_dkd', SDD_NKD: 'sdd_nkd' };
+
+export function names(): string[] {
+  return [...registry.keys()];
+}
+
+export function register(name: string, factory: Factory): void {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name)) throw new TypeError(`Expected a name of letters, digits, _ or - for register() but received ${String(name)}`);
+  registry.set(name, factory);
+}
+
+/** distillers.create('sdd_kd', { teacher, student, optimizer, ...settings }) */
+export function create(name: string, opts: DistillerOptions & Record<string, unknown>): Distiller {
+  const key = ALIASES[name] ?? name;
+  const f = registry.get(key);
+  if (!f) throw new RangeError(`Unknown distiller '${name}'; known: ${names().join(', ')}`);
+  return f(opts);
+}

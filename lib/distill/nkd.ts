@@ -1,0 +1,29 @@
+// NKD (Yang et al.): CE + NKD. The reference's plain NKD: T 1, gamma 1.5, ce 1; excludeTarget false
+// keeps its mask quirk (see losses.nkd).
+import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
+import { crossEntropy, nkd } from '../sdd/losses.js';
+import { lossWarmup } from '../optim/schedules.js';
+import type { Tensor } from '../tensor.js';
+import type { ModelOutput } from './types.js';
+import { resolveSettings } from './settings.js';
+
+export const NKD_DEFAULTS = { ceWeight: 1, temperature: 1, gamma: 1.5, warmup: 0, excludeTarget: false };
+
+export class NKD extends Distiller {
+  readonly name = 'nkd';
+  readonly settings: typeof NKD_DEFAULTS;
+  constructor(opts: DistillerOptions & Partial<typeof NKD_DEFAULTS>) {
+    super(opts);
+    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
+    this.settings = resolveSettings('nkd', rest, NKD_DEFAULTS);
+  }
+  protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
+    const { ceWeight, temperature, gamma, warmup, excludeTarget } = this.settings;
+    return {
+      terms: {
+        ce: crossEntropy(s.logits, y).mul(ceWeight),
+        kd: nkd(s.logits, t!.logits, y, { temperature, gamma, excludeTarget }).mul(lossWarmup(epoch, warmup)),
+      },
+    };
+  }
+}

@@ -1,0 +1,27 @@
+// SD-DKD: DKD over every region with SDD weights. Uses the DKD settings + complementaryWeight 2.
+import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
+import { crossEntropy, sddDkd } from '../sdd/losses.js';
+import { lossWarmup } from '../optim/schedules.js';
+import type { Tensor } from '../tensor.js';
+import type { ModelOutput } from './types.js';
+import { resolveSettings } from './settings.js';
+import { DKD_DEFAULTS } from './dkd.js';
+import { requireScaleLogits, sddTerms } from './sdd-common.js';
+
+export const SDD_DKD_DEFAULTS = { ...DKD_DEFAULTS, complementaryWeight: 2 };
+
+export class SddDKD extends Distiller {
+  readonly name = 'sdd_dkd';
+  readonly settings: typeof SDD_DKD_DEFAULTS;
+  constructor(opts: DistillerOptions & Partial<typeof SDD_DKD_DEFAULTS>) {
+    super(opts);
+    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
+    this.settings = resolveSettings('sdd_dkd', rest, SDD_DKD_DEFAULTS);
+  }
+  protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
+    const { ceWeight, alpha, beta, temperature, warmup, complementaryWeight } = this.settings;
+    const [ss, ts] = requireScaleLogits(this.name, s, t!);
+    const d = sddDkd(ss, ts, y, { alpha, beta, temperature, complementaryWeight, details: true });
+    return sddTerms({ ce: crossEntropy(s.logits, y).mul(ceWeight), kd: d.loss.mul(lossWarmup(epoch, warmup)) }, d, this.details);
+  }
+}

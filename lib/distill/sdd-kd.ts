@@ -1,0 +1,27 @@
+// SD-KD: KD over every multi-scale region, complementary regions up-weighted. Uses the KD settings
+// (ce 0.1, kd 0.9, T 4) plus complementaryWeight 2; scales come from the models ([1] = plain KD).
+import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
+import { crossEntropy, sddKd } from '../sdd/losses.js';
+import type { Tensor } from '../tensor.js';
+import type { ModelOutput } from './types.js';
+import { resolveSettings } from './settings.js';
+import { KD_DEFAULTS } from './kd.js';
+import { sddTerms, requireScaleLogits } from './sdd-common.js';
+
+export const SDD_KD_DEFAULTS = { ...KD_DEFAULTS, complementaryWeight: 2 };
+
+export class SddKD extends Distiller {
+  readonly name = 'sdd_kd';
+  readonly settings: typeof SDD_KD_DEFAULTS;
+  constructor(opts: DistillerOptions & Partial<typeof SDD_KD_DEFAULTS>) {
+    super(opts);
+    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
+    this.settings = resolveSettings('sdd_kd', rest, SDD_KD_DEFAULTS);
+  }
+  protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor): LossTerms {
+    const { ceWeight, kdWeight, temperature, complementaryWeight } = this.settings;
+    const [ss, ts] = requireScaleLogits(this.name, s, t!);
+    const d = sddKd(ss, ts, y, { temperature, complementaryWeight, details: true });
+    return sddTerms({ ce: crossEntropy(s.logits, y).mul(ceWeight), kd: d.loss.mul(kdWeight) }, d, this.details);
+  }
+}

@@ -1,0 +1,27 @@
+// SD-NKD: NKD over every region with SDD weights. The reference reads the DKD section:
+// temperature = DKD.T (4), gamma = DKD.BETA (8), ce = DKD.CE_WEIGHT (1), warm-up DKD.WARMUP (20).
+import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
+import { crossEntropy, sddNkd } from '../sdd/losses.js';
+import { lossWarmup } from '../optim/schedules.js';
+import type { Tensor } from '../tensor.js';
+import type { ModelOutput } from './types.js';
+import { resolveSettings } from './settings.js';
+import { requireScaleLogits, sddTerms } from './sdd-common.js';
+
+export const SDD_NKD_DEFAULTS = { ceWeight: 1, temperature: 4, gamma: 8, warmup: 20, complementaryWeight: 2, excludeTarget: false };
+
+export class SddNKD extends Distiller {
+  readonly name = 'sdd_nkd';
+  readonly settings: typeof SDD_NKD_DEFAULTS;
+  constructor(opts: DistillerOptions & Partial<typeof SDD_NKD_DEFAULTS>) {
+    super(opts);
+    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
+    this.settings = resolveSettings('sdd_nkd', rest, SDD_NKD_DEFAULTS);
+  }
+  protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
+    const { ceWeight, temperature, gamma, warmup, complementaryWeight, excludeTarget } = this.settings;
+    const [ss, ts] = requireScaleLogits(this.name, s, t!);
+    const d = sddNkd(ss, ts, y, { temperature, gamma, complementaryWeight, excludeTarget, details: true });
+    return sddTerms({ ce: crossEntropy(s.logits, y).mul(ceWeight), kd: d.loss.mul(lossWarmup(epoch, warmup)) }, d, this.details);
+  }
+}

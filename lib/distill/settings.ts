@@ -1,0 +1,19 @@
+// Method settings: the reference defaults (sdd-method.md §6, configs/README.md), validated.
+import { checkFinite, checkKnownKeys, invalidParameterError } from '../errors.js';
+import { checkScales } from '../sdd/pool.js';
+
+export function resolveSettings<T extends Record<string, unknown>>(method: string, given: Record<string, unknown>, defaults: T): T {
+  checkKnownKeys(`${method} settings`, given, Object.keys(defaults));
+  const out = { ...defaults } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(given)) {
+    if (v === undefined) continue;
+    const d = defaults[k];
+    if (typeof d === 'number') out[k] = checkFinite(`${method}.${k}`, v);
+    else if (typeof d === 'boolean') {
+      if (typeof v !== 'boolean') throw invalidParameterError(`${method}.${k}`, 'a boolean', v);
+      out[k] = v;
+    } else if (Array.isArray(d)) out[k] = checkScales(`${method}.${k}`, v);
+    else out[k] = v;
+  }
+  return out as T;
+}

@@ -1,0 +1,17 @@
+// What a distiller needs from a model: the zoo's models and any user nn.Module with this forward.
+import type { Tensor } from '../tensor.js';
+
+export interface ModelOutput {
+  /** B x K global logits (global average pooling + fc). */
+  logits: Tensor;
+  /** B x K x N logits of the N regions (the same fc over multi-scale pooled features). */
+  scaleLogits?: Tensor;
+  [key: string]: unknown;
+}
+
+export interface DistillModel {
+  forward(x: Tensor): ModelOutput;
+  parameters(): Tensor[];
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+}

@@ -1,0 +1,14 @@
+// The student alone: cross-entropy on its global logits (the reference's DISTILLER.TYPE NONE).
+import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
+import { crossEntropy } from '../sdd/losses.js';
+import type { Tensor } from '../tensor.js';
+import type { ModelOutput } from './types.js';
+
+export class Vanilla extends Distiller {
+  readonly name = 'vanilla';
+  protected override readonly needsTeacher = false;
+  constructor(opts: DistillerOptions) { super(opts); }
+  protected losses(s: ModelOutput, _t: ModelOutput | undefined, y: Tensor): LossTerms {
+    return { terms: { ce: crossEntropy(s.logits, y) } };
+  }
+}
