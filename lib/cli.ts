@@ -54,4 +54,54 @@ program
   .option('--json', 'print the report as JSON')
   .action(doctorCommand);
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Runs a command; expected failures (bad config, missing files) print their message, not a stack. */
+async function guarded(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    console.error(`sdd-torch: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+program
+  .command('train')
+  .description("distil a student from a teacher with one of the authors' YAML configs")
+  .option('--config <yaml>', 'a reference config (EXPERIMENT/DATASET/DISTILLER/SOLVER/LOG/KD/DKD sections)')
+  .option('--set <KEY=VALUE>', 'override a config key, e.g. SOLVER.LR=0.01 (repeatable)', collect, [])
+  .option('--M <scales>', "SDD scales, e.g. 1,2,4 or '[1,2,4]' (default 1,2,4)")
+  .option('--warmup <epochs>', 'loss warm-up epochs of the DKD family (default DKD.WARMUP, 20)')
+  .option('--teacher-checkpoint <file>', 'the trained teacher (.pth or .safetensors)')
+  .option('--data <dir>', 'the data set folder (CIFAR-100: cifar-100-binary/ or cifar-100-python/ inside)')
+  .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
+  .option('--out <dir>', 'run folder for checkpoints and metrics (default runs/<tag>)')
+  .option('--resume', 'continue from <out>/latest.safetensors')
+  .option('--threads <n>', 'intra-op threads')
+  .option('--workers <n>', 'data loader workers (default DATASET.NUM_WORKERS)')
+  .option('--limit-batches <n>', 'at most n batches per epoch (smoke runs)')
+  .option('--no-progress', 'no progress bar')
+  .action((opts) => guarded(async () => {
+    const { runTrain } = await import('./commands/train.js');
+    await runTrain(opts);
+  }));
+
+program
+  .command('eval')
+  .description('top-1 / top-5 of a checkpoint on a test split')
+  .requiredOption('--model <name>', 'zoo model name, e.g. resnet8x4 or resnet8x4_sdd')
+  .requiredOption('--checkpoint <file>', '.pth or .safetensors')
+  .requiredOption('--data <dir>', 'the data set folder')
+  .option('--dataset <type>', 'cifar100, cifar10, cub200 or imagenet', 'cifar100')
+  .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
+  .option('--batch-size <n>', 'batch size', '64')
+  .option('--json', 'print the result as JSON')
+  .action((opts) => guarded(async () => {
+    const { runEval } = await import('./commands/eval.js');
+    await runEval(opts);
+  }));
+
 await program.parseAsync(process.argv);

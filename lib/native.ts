@@ -109,6 +109,8 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number | bigint): void;
+  getRngState(): H;
+  setRngState(state: H): void;
   // SDD core
   multiScalePool(x: H, scales: number[], mode: string): H;
   scaleLogits(x: H, w: H, b: H | null, scales: number[], mode: string): H;

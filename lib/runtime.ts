@@ -3,6 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import { binary, native, packageRoot } from './native.js';
 import { checkInteger } from './errors.js';
+import { fromHandle, type Tensor } from './tensor.js';
 
 /** Intra-op threads libtorch uses (like torch.set_num_threads). */
 export function setNumThreads(n: number): void {
@@ -15,6 +16,16 @@ export function getNumThreads(): number {
 /** Seeds the CPU and every CUDA generator (like torch.manual_seed). */
 export function manualSeed(seed: number): void {
   native.manualSeed(checkInteger('seed', seed, 0, Number.MAX_SAFE_INTEGER));
+}
+
+/** The CPU generator's state (a uint8 tensor), e.g. to checkpoint it. */
+export function getRngState(): Tensor {
+  return fromHandle(native.getRngState());
+}
+
+/** Restores a state from getRngState(): later random draws repeat exactly. */
+export function setRngState(state: Tensor): void {
+  native.setRngState(state.handle);
 }
 
 export const cuda = {

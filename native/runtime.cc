@@ -78,7 +78,25 @@ static Napi::Value ManualSeed(const CI& info) {
   return info.Env().Undefined();
 }
 
+// The CPU generator's state as a uint8 tensor (for checkpoints that resume bit-exactly).
+static Napi::Value GetRngState(const CI& info) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return Wrap(info.Env(), gen.get_state());
+}
+
+static Napi::Value SetRngState(const CI& info) {
+  const at::Tensor& state = Unwrap(info[0], "state");
+  TORCH_CHECK(state.scalar_type() == at::kByte && state.device().is_cpu(), "setRngState needs the uint8 CPU tensor getRngState() returned");
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+  return info.Env().Undefined();
+}
+
 void InitRuntime(Napi::Env env, Napi::Object exports) {
+  SDD_EXPORT(exports, "getRngState", GetRngState);
+  SDD_EXPORT(exports, "setRngState", SetRngState);
   SDD_EXPORT(exports, "buildInfo", BuildInfo);
   SDD_EXPORT(exports, "cudaIsAvailable", CudaIsAvailable);
   SDD_EXPORT(exports, "cudaDeviceCount", CudaDeviceCount);

@@ -5,15 +5,17 @@
 // up the same cases on the same deterministic inputs with the same thread count. Each round
 // times one block of iterations per case on each side, alternating Node/Python and reversing the
 // order every other round, so that load from other processes hits both sides alike. We report
-// medians over the rounds and the ratio of the medians, plus the spread of the per-round ratios.
+// medians over the rounds and the median of the per-round Node/Python ratios, with their spread.
 // Before timing, the value each side computes (loss, sum, ...) is compared: a mismatch fails the run.
+// Each thread count gets fresh workers with OPENBLAS_NUM_THREADS set to it (unless already set).
 //
 // Options:
 //   --quick            fewer rounds and iterations (the CI smoke test); does not rewrite the docs
 //   --only <names>     groups (ops, mlp, loss, head) or cases (add, sddKd, ...), comma-separated;
 //                      does not rewrite the docs
 //   --threads <list>   thread counts, e.g. 1 or 1,2 (default: 1 for ops, 1 and 2 for the rest)
-//   --rounds <n>       rounds per group (default 7, ops 5; --quick 3)
+//   --rounds <n>       rounds per group (default 9; --quick 3; fewer for the groups that
+//                      start after 200 s, when the machine is so busy that the run drags on)
 //   --write / --no-write   force / suppress rewriting docs/benchmarks.md
 //   --json <file>      also write the raw results as JSON
 //   --python <path>    the Python interpreter (default $SDD_BENCH_PYTHON or /usr/bin/python3)
@@ -29,16 +31,20 @@ const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
 const REPLY = '@@bench ';
+// Seconds after which the remaining groups run with fewer rounds (the full run should stay < 5 min).
+const BUDGET_S = 200;
 
 // ------------------------------------------------------------------ what we measure
 const CASES = {
   add: { label: 'add: 8 + 8 elements, result dispose()d', py: '`c = a + b`', goal: 0.7 },
-  addTidy: { label: 'add inside tidy() per op', py: '`c = a + b`', goal: 0.7 },
+  addTidy: { label: 'add, one tidy() per op', py: '`c = a + b`', goal: 0.7 },
+  addBatchTidy: { label: 'add, 1000 ops per tidy()', py: '`c = a + b`', goal: 0.7 },
   mulScalar: { label: 'mul by a scalar (2.5)', py: '`c = a * 2.5`', goal: 0.7 },
   sum: { label: 'sum() of 8 elements', py: '`c = a.sum()`', goal: 0.7 },
   mlp: { label: 'MLP step, `x.matmul(w.T).add(b)` layers', py: 'same ops' },
   mlpLinear: { label: 'MLP step, native linear (internal, not exported)', py: '`F.linear`' },
   kd: { label: 'KD loss fwd+bwd, B=64 K=100', py: 'mdistiller `kd_loss`' },
+  kdRows: { label: 'KD loss fwd+bwd on N·B = 1344 rows, K=100', py: 'mdistiller `kd_loss`' },
   sddKd: { label: 'SD-KD loss fwd+bwd, B=64 K=100 N=21', py: 'authors\' `sdd_kd_loss`' },
   sddHead: { label: 'SDD head fwd+bwd (`scaleLogits`), B=64 C=256 8×8 K=100', py: 'authors\' SPP + shared fc' },
   plainHead: { label: 'avgpool + fc fwd+bwd, same sizes', py: '`avg_pool2d` + `nn.Linear`' },
@@ -46,21 +52,24 @@ const CASES = {
 
 const GROUPS = [
   {
-    name: 'ops', title: '(a) Per-op overhead (tiny tensors: the binding\'s cost per call)', cases: ['add', 'addTidy', 'mulScalar', 'sum'],
-    threads: [1], iters: { full: 100_000, quick: 20_000 }, rounds: { full: 5, quick: 3 },
+    name: 'ops', title: '(a) Per-op overhead (tiny tensors: the binding\'s cost per call)', cases: ['add', 'addTidy', 'addBatchTidy', 'mulScalar', 'sum'],
+    threads: [1], iters: { full: 100_000, quick: 20_000 }, rounds: { full: 9, quick: 3 },
   },
   {
     name: 'mlp', title: '(b) 3-layer MLP, batch 64: 256 → 256 → 256 → 10, forward + backward + SGD, per step', cases: ['mlp', 'mlpLinear'],
-    threads: [1, 2], targetMs: { full: 150, quick: 30 }, rounds: { full: 7, quick: 3 },
+    threads: [1, 2], targetMs: { full: 200, quick: 30 }, rounds: { full: 9, quick: 3 },
   },
   {
-    name: 'loss', title: '(c) Distillation losses, forward + backward', cases: ['kd', 'sddKd'],
-    threads: [1, 2], targetMs: { full: 150, quick: 30 }, rounds: { full: 7, quick: 3 },
-    derived: [{ label: 'SD-KD / KD time', num: 'sddKd', den: 'kd', goal: 2 }],
+    name: 'loss', title: '(c) Distillation losses, forward + backward', cases: ['kd', 'kdRows', 'sddKd'],
+    threads: [1, 2], targetMs: { full: 200, quick: 30 }, rounds: { full: 9, quick: 3 },
+    derived: [
+      { label: 'SD-KD (B=64, N=21) / KD (B=64)', num: 'sddKd', den: 'kd', goal: 2 },
+      { label: 'SD-KD / KD on the same 1344 rows', num: 'sddKd', den: 'kdRows' },
+    ],
   },
   {
     name: 'head', title: '(d) SDD head vs the plain global head, forward + backward', cases: ['sddHead', 'plainHead'],
-    threads: [1, 2], targetMs: { full: 150, quick: 30 }, rounds: { full: 7, quick: 3 },
+    threads: [1, 2], targetMs: { full: 200, quick: 30 }, rounds: { full: 9, quick: 3 },
     derived: [{ label: 'SDD head / avgpool+fc time', num: 'sddHead', den: 'plainHead', goal: 1.5 }],
   },
 ];
@@ -102,14 +111,14 @@ function parseArgs(argv) {
 
 // ------------------------------------------------------------------ workers
 class Worker {
-  constructor(name, cmd, args) {
+  constructor(name, cmd, args, env) {
     this.name = name;
     this.stderr = '';
     this.waiting = [];
     this.proc = spawn(cmd, args, {
       cwd: path.join(ROOT, 'bench'),
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env },
     });
     this.proc.stderr.on('data', (d) => { this.stderr = (this.stderr + d).slice(-4000); });
     createInterface({ input: this.proc.stdout }).on('line', (line) => {
@@ -157,7 +166,7 @@ function verdict(r, goal) {
   return `≤ ${goal}×: ${r <= goal ? '**met**' : '**missed**'}`;
 }
 
-function machine(nodeInfo, pyInfo, opts) {
+function machine(nodeInfo, pyInfo, opts, loadStart) {
   let cpu = 'unknown';
   let logical = 0;
   try {
@@ -180,14 +189,16 @@ function machine(nodeInfo, pyInfo, opts) {
     python: pyInfo ? `${pyInfo.runtime} (${opts.python})` : 'not available',
     libtorch: `${nodeInfo.torch} in the addon, ${pyInfo ? pyInfo.torch : 'n/a'} in Python; parallel backend ${nodeInfo.parallel}${pyInfo ? ` / ${pyInfo.parallel}` : ''}`,
     commit,
+    loadStart,
     loadavg: os.loadavg().map((l) => l.toFixed(2)).join(', '),
   };
 }
 
 // ------------------------------------------------------------------ running a group
-async function runGroup(group, threads, node, py, opts, log) {
+async function runGroup(group, threads, node, py, opts, log, late) {
   const mode = opts.quick ? 'quick' : 'full';
-  const rounds = opts.rounds ?? group.rounds[mode];
+  // Past most of the time budget (a very busy machine), the remaining groups get fewer rounds.
+  const rounds = opts.rounds ?? (late ? Math.min(3, group.rounds[mode]) : group.rounds[mode]);
   const cases = group.cases.filter((c) => !opts.only || opts.only.includes(c) || opts.only.includes(group.name));
   const sides = py ? [['node', node], ['python', py]] : [['node', node]];
   const res = {};
@@ -208,7 +219,9 @@ async function runGroup(group, threads, node, py, opts, log) {
         t = (await node.call({ op: 'run', id, iters: n })).seconds;
         if (t < 0.02) n *= 4;
       }
-      iters = Math.max(3, Math.min(100_000, Math.round((group.targetMs[mode] / 1000) / (t / n))));
+      // the fastest of three, so that a burst of load from elsewhere does not shrink the blocks
+      for (let k = 0; k < 2; k++) t = Math.min(t, (await node.call({ op: 'run', id, iters: n })).seconds);
+      iters = Math.max(5, Math.min(100_000, Math.round((group.targetMs[mode] / 1000) / (t / n))));
     }
     res[id].iters = iters;
     for (const [, w] of sides) await w.call({ op: 'run', id, iters: Math.max(2, Math.ceil(iters / 4)) }); // warm-up
@@ -218,8 +231,15 @@ async function runGroup(group, threads, node, py, opts, log) {
     for (const id of cases) for (const s of sides) order.push([id, ...s]);
     if (r % 2) order.reverse();
     for (const [id, side, w] of order) {
-      const { seconds } = await w.call({ op: 'run', id, iters: res[id].iters });
-      res[id][side].push(seconds / res[id].iters);
+      const iters = res[id].iters;
+      const { seconds } = await w.call({ op: 'run', id, iters });
+      res[id][side].push(seconds / iters);
+      // A burst of load from elsewhere can make blocks 10x slower: shrink the later blocks of a
+      // calibrated case rather than let the run drag on (times are per iteration either way).
+      if (group.targetMs && seconds > 4 * (group.targetMs[mode] / 1000) && iters > 3) {
+        res[id].iters = Math.max(3, Math.floor(iters / 2));
+        res[id].shrunk = true;
+      }
     }
     log('.');
   }
@@ -228,17 +248,19 @@ async function runGroup(group, threads, node, py, opts, log) {
     const c = res[id];
     c.nodeMedian = median(c.node);
     c.pythonMedian = py ? median(c.python) : NaN;
-    c.ratio = c.nodeMedian / c.pythonMedian;
     c.pairedRatios = py ? c.node.map((t, i) => t / c.python[i]) : [];
+    c.ratio = py ? median(c.pairedRatios) : NaN;
   }
   const derived = [];
   for (const d of group.derived ?? []) {
     if (!res[d.num] || !res[d.den]) continue;
     const per = (side) => res[d.num][side].map((t, i) => t / res[d.den][side][i]);
+    const nodeSpread = per('node');
+    const pythonSpread = py ? per('python') : [];
     derived.push({
       ...d, threads,
-      node: res[d.num].nodeMedian / res[d.den].nodeMedian, nodeSpread: per('node'),
-      python: py ? res[d.num].pythonMedian / res[d.den].pythonMedian : NaN, pythonSpread: py ? per('python') : [],
+      node: median(nodeSpread), nodeSpread,
+      python: py ? median(pythonSpread) : NaN, pythonSpread,
     });
   }
   return { group: group.name, threads, rounds, cases: cases.map((id) => res[id]), derived };
@@ -257,7 +279,7 @@ function tables(results) {
       for (const c of run.cases) {
         const meta = CASES[c.id];
         const flag = c.mismatch ? ` ⚠ values differ: ${c.mismatch}` : '';
-        out.push(`| ${meta.label}${flag} | ${c.threads} | ${c.iters} × ${run.rounds} | ${fmtTime(c.nodeMedian)} | ${fmtTime(c.pythonMedian)} (${meta.py}) | ${fmtRatio(c.ratio)} | ${fmtSpread(c.pairedRatios)} | ${verdict(c.ratio, meta.goal)} |`);
+        out.push(`| ${meta.label}${flag} | ${c.threads} | ${c.iters}${c.shrunk ? '+' : ''} × ${run.rounds} | ${fmtTime(c.nodeMedian)} | ${fmtTime(c.pythonMedian)} (${meta.py}) | ${fmtRatio(c.ratio)} | ${fmtSpread(c.pairedRatios)} | ${verdict(c.ratio, meta.goal)} |`);
       }
     }
     const derived = runs.flatMap((r) => r.derived);
@@ -278,15 +300,18 @@ function section(m, results, opts, seconds) {
     START,
     `_Generated by \`npm run bench\`${opts.quick ? ' --quick' : ''} on ${m.date} in ${seconds.toFixed(0)} s; do not edit by hand between the markers._`,
     '',
-    `- CPU: ${m.cpu}, ${m.cores}; load average at the start ${m.loadavg}`,
+    `- CPU: ${m.cpu}, ${m.cores}; load average (1, 5, 15 min) at the start ${m.loadStart}, at the end ${m.loadavg}`,
     `- ${m.node}; ${m.python}`,
     `- libtorch ${m.libtorch}`,
-    `- threads: the count in each row, set on both sides (\`sdd.setNumThreads\` / \`torch.set_num_threads\`)`,
+    `- threads: the count in each row, set on both sides (\`sdd.setNumThreads\` / \`torch.set_num_threads\`); ${m.blas}`,
     `- commit: ${m.commit}`,
     '',
-    'Times are medians over the rounds, per iteration (per op for (a), per step for (b)–(d)). Node / Python',
-    'is the ratio of the medians; "per-round ratios" is the range of the Node/Python ratio of each',
-    'interleaved round (how noisy the run was). Below 1× Node is faster.',
+    'Each round times one block of iterations on each side back to back (the order alternates).',
+    'Node and Python are the medians over the rounds, per iteration (per op for (a), per step for',
+    '(b)–(d)); Node / Python is the median of the per-round ratios, and "per-round ratios" their',
+    'range (how noisy the run was). Below 1× Node is faster. The ratios within one side likewise.',
+    '"iters × rounds": iterations per block; a "+" marks a case whose blocks were shortened mid-run',
+    'because the machine got much slower (the figure is the last block size).',
     '',
     tables(results),
     END,
@@ -309,33 +334,48 @@ async function main() {
     throw new Error('dist/index.js is missing: compile the TypeScript first (`npm run build:ts`)');
   }
   const t0 = Date.now();
+  const loadStart = os.loadavg().map((l) => l.toFixed(2)).join(', ');
   const log = (s) => process.stderr.write(s);
-  const node = new Worker('node', process.execPath, [path.join(ROOT, 'bench', 'worker.mjs')]);
-  const nodeInfo = await node.call({ op: 'hello' });
-  let py = new Worker('python', opts.python, ['-B', path.join(ROOT, 'bench', 'worker.py')]);
+  const groups = GROUPS.filter((g) => !opts.only || opts.only.includes(g.name) || g.cases.some((c) => opts.only.includes(c)));
+  const threadCounts = opts.threads ?? [...new Set(groups.flatMap((g) => g.threads))].sort((a, b) => a - b);
+  // Fresh workers per thread count: Debian's libtorch calls a pthreads OpenBLAS that keeps its own
+  // pool (all cores) whatever set_num_threads says, so we also cap it through its environment
+  // variable, read at load time, unless the caller set one.
+  const blasEnv = (n) => (process.env.OPENBLAS_NUM_THREADS ? {} : { OPENBLAS_NUM_THREADS: String(n) });
+  let nodeInfo = null;
   let pyInfo = null;
-  try {
-    pyInfo = await py.call({ op: 'hello' });
-  } catch (e) {
-    log(`warning: no Python side (${opts.python}): ${e.message.split('\n').slice(0, 3).join(' ')}\n` +
-      '         timing Node alone; the docs are not rewritten. Set --python or SDD_BENCH_PYTHON to a python3 with torch.\n');
-    py = null;
-    opts.write = false;
-  }
+  let pyUsable = true;
   const results = [];
-  for (const g of GROUPS) {
-    if (opts.only && !opts.only.includes(g.name) && !g.cases.some((c) => opts.only.includes(c))) continue;
-    for (const threads of opts.threads ?? g.threads) {
+  for (const threads of threadCounts) {
+    const node = new Worker('node', process.execPath, [path.join(ROOT, 'bench', 'worker.mjs')], blasEnv(threads));
+    nodeInfo = await node.call({ op: 'hello' });
+    let py = null;
+    if (pyUsable) {
+      py = new Worker('python', opts.python, ['-B', path.join(ROOT, 'bench', 'worker.py')], blasEnv(threads));
+      try {
+        pyInfo = await py.call({ op: 'hello' });
+      } catch (e) {
+        log(`warning: no Python side (${opts.python}): ${e.message.split('\n').slice(0, 3).join(' ')}\n` +
+          '         timing Node alone; the docs are not rewritten. Set --python or SDD_BENCH_PYTHON to a python3 with torch.\n');
+        py = null;
+        pyUsable = false;
+        opts.write = false;
+      }
+    }
+    for (const g of groups) {
+      if (!(opts.threads ?? g.threads).includes(threads)) continue;
       log(`${g.name} @ ${threads} thread(s) `);
       const t = Date.now();
-      results.push(await runGroup(g, threads, node, py, opts, log));
+      const late = (Date.now() - t0) / 1000 > BUDGET_S;
+      results.push(await runGroup(g, threads, node, py, opts, log, late));
       log(` ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
     }
+    node.close();
+    py?.close();
   }
-  node.close();
-  py?.close();
   const seconds = (Date.now() - t0) / 1000;
-  const m = machine(nodeInfo, pyInfo, opts);
+  const m = machine(nodeInfo, pyInfo, opts, loadStart);
+  m.blas = process.env.OPENBLAS_NUM_THREADS ? `OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS} (from the environment)` : 'OPENBLAS_NUM_THREADS = the row\'s thread count';
   const text = section(m, results, opts, seconds);
   console.log(text.split('\n').slice(1, -1).join('\n'));
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ machine: m, options: opts, seconds, results }, null, 2));

@@ -26,9 +26,8 @@ function freshCopy(withPrebuilds: boolean): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdd-torch-copy-'));
   for (const f of ['package.json', 'dist']) cpSync(path.join(root, f), path.join(dir, f), { recursive: true });
   if (withPrebuilds) cpSync(path.join(root, 'prebuilds'), path.join(dir, 'prebuilds'), { recursive: true });
-  mkdirSync(path.join(dir, 'node_modules'));
-  // the runtime dependencies only; no build/ folder, no compiler involved
-  symlinkSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(dir, 'node_modules', 'node-gyp-build'));
+  // the installed dependencies; no build/ folder, no compiler involved
+  symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
   return dir;
 }
 

@@ -1,2 +1,11 @@
-// filled by the data work; see lib/index.ts
-export {};
+// sdd.data: data sets as users have them on disk, native batch augmentation, and the loader.
+export { type Dataset, type Sample, type Layout, TensorDataset, decodeImage, imageSupport } from './dataset.js';
+export { DataError } from './files.js';
+export { parseIdx, idxFromBytes, readIdx, mnist, fashionMnist, kmnist, openMnist, MnistDataset, type IdxArray, type IdxDtype, type MnistOptions, type MnistVariant } from './idx.js';
+export { cifar10, cifar100, parseCifarBinary, CifarDataset, CIFAR10_CLASSES, type CifarOptions, type Cifar100Options, type CifarArrays } from './cifar.js';
+export { readCifarPython, parseCifarPython, cifarFromPickle, NUMPY_ARRAY_GLOBALS, NumpyArray } from './cifar-python.js';
+export { imageFolder, ImageListDataset, verifyImages, IMAGE_EXTENSIONS, type ImageFolderOptions, type ImageInfo, type Verify } from './image-folder.js';
+export { cub200, parseIdLines, type CubOptions } from './cub.js';
+export { DataLoader, type LoaderOptions, type Batch } from './loader.js';
+export { SequentialSampler, RandomSampler, DistributedSampler, type Sampler, type DistributedOptions } from './sampler.js';
+export { permutation, sampleKey, SampleRng, Xoshiro128, splitmix64, mix64, roundHalfEven } from './rng.js';

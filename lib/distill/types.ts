@@ -6,7 +6,6 @@ export interface ModelOutput {
   logits: Tensor;
   /** B x K x N logits of the N regions (the same fc over multi-scale pooled features). */
   scaleLogits?: Tensor;
-  [key: string]: unknown;
 }
 
 export interface DistillModel {

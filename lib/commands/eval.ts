@@ -1,0 +1,30 @@
+// `sdd-torch eval --model <name> --checkpoint <file> --data <dir>`: top-1/top-5 on the test split.
+import * as models from '../models/index.js';
+import * as data from '../data/index.js';
+import * as transforms from '../transforms.js';
+import { load } from '../checkpoint/index.js';
+import { dispose } from '../scope.js';
+import { evaluate } from '../train/evaluate.js';
+import { ConfigError } from '../config.js';
+import type { Device } from '../dtype.js';
+
+export interface EvalArgs { model: string; checkpoint: string; data: string; dataset?: string; device?: string; batchSize?: string; json?: boolean }
+
+export async function runEval(args: EvalArgs): Promise<void> {
+  const type = args.dataset ?? 'cifar100';
+  const numClasses = { cifar100: 100, cifar10: 10, cub200: 200, imagenet: 1000 }[type];
+  if (!numClasses) throw new ConfigError(`--dataset ${type} is not supported (cifar100, cifar10, cub200, imagenet)`);
+  const device = (args.device ?? 'cpu') as Device;
+  const model = models.create(args.model, { numClasses, dataset: type === 'imagenet' ? 'imagenet' : 'cifar' });
+  const sd = await load(args.checkpoint);
+  try { model.loadStateDict(sd, { strict: true }); } finally { dispose(sd); }
+  model.to(device).eval();
+  const test = type === 'cifar100' ? await data.cifar100(args.data, { split: 'test' })
+    : type === 'cifar10' ? await data.cifar10(args.data, { split: 'test' })
+    : type === 'cub200' ? await data.cub200(args.data, { split: 'test' }) : await data.imageFolder(`${args.data}/val`);
+  const t = type.startsWith('cifar') ? [transforms.normalize(type as 'cifar100')] : transforms.imagenetEval(224);
+  const loader = new data.DataLoader(test, { batchSize: Number(args.batchSize ?? 64), transforms: t, device });
+  const r = await evaluate(model, loader.epoch(0));
+  if (args.json) console.log(JSON.stringify({ model: args.model, checkpoint: args.checkpoint, ...r }));
+  else console.log(`${args.model} on ${type} test (${r.count} images): top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%  loss ${r.loss.toFixed(4)}`);
+}

@@ -1,0 +1,131 @@
+// `sdd-torch train --config <yaml>`: the authors' experiment configs run as they are.
+import path from 'node:path';
+import * as models from '../models/index.js';
+import * as data from '../data/index.js';
+import * as transforms from '../transforms.js';
+import * as distillers from '../distill/index.js';
+import { load } from '../checkpoint/index.js';
+import { dispose } from '../scope.js';
+import { setNumThreads } from '../runtime.js';
+import { sgd } from '../optim/sgd.js';
+import { multiStep } from '../optim/schedules.js';
+import { Trainer, type EpochLoader } from '../train/trainer.js';
+import type { BatchLike } from '../train/evaluate.js';
+import { ConfigError, loadConfig, parseScales, type ExperimentConfig } from '../config.js';
+import type { Device } from '../dtype.js';
+
+export interface TrainArgs {
+  config?: string;
+  set?: string[];
+  M?: string;
+  warmup?: string;
+  teacherCheckpoint?: string;
+  data?: string;
+  device?: string;
+  out?: string;
+  resume?: boolean;
+  threads?: string;
+  limitBatches?: string;
+  workers?: string;
+  progress?: boolean;
+}
+
+const NUM_CLASSES: Record<string, number> = { cifar100: 100, cifar10: 10, cub200: 200, imagenet: 1000 };
+
+async function datasets(cfg: ExperimentConfig, root: string | undefined) {
+  const type = cfg.DATASET.TYPE;
+  if (!root) throw new ConfigError(`--data is required: the folder holding the ${type} data set (see README: where data sets go)`);
+  if (type === 'cifar100' || type === 'cifar10') {
+    const open = type === 'cifar100' ? data.cifar100 : data.cifar10;
+    return { train: await open(root, { split: 'train' }), test: await open(root, { split: 'test' }),
+      trainT: transforms.cifarTrain(type), testT: [transforms.normalize(type)] };
+  }
+  if (type === 'cub200') {
+    return { train: await data.cub200(root, { split: 'train' }), test: await data.cub200(root, { split: 'test' }),
+      trainT: transforms.imagenetTrain(224), testT: transforms.imagenetEval(224) };
+  }
+  if (type === 'imagenet') {
+    return { train: await data.imageFolder(path.join(root, 'train')), test: await data.imageFolder(path.join(root, 'val')),
+      trainT: transforms.imagenetTrain(224), testT: transforms.imagenetEval(224) };
+  }
+  throw new ConfigError(`DATASET.TYPE ${type} is not supported (cifar100, cifar10, cub200, imagenet)`);
+}
+
+/** At most `limit` batches per epoch (smoke runs). */
+function limited(loader: data.DataLoader, limit: number | undefined): EpochLoader {
+  if (!limit) return loader;
+  return {
+    length: Math.min(limit, loader.length),
+    async *epoch(e: number, o: { startBatch?: number } = {}) {
+      let b = o.startBatch ?? 0;
+      for await (const batch of loader.epoch(e, o)) {
+        if (b++ >= limit) { dispose([batch.images, batch.targets]); break; }
+        yield batch as BatchLike;
+      }
+    },
+  };
+}
+
+export function distillerSettings(cfg: ExperimentConfig, warmup: number | undefined): { name: string; settings: Record<string, unknown> } {
+  const type = cfg.DISTILLER.TYPE.toUpperCase();
+  const kd = { ceWeight: cfg.KD.LOSS.CE_WEIGHT, kdWeight: cfg.KD.LOSS.KD_WEIGHT, temperature: cfg.KD.TEMPERATURE };
+  const dkd = { ceWeight: cfg.DKD.CE_WEIGHT, alpha: cfg.DKD.ALPHA, beta: cfg.DKD.BETA, temperature: cfg.DKD.T, warmup: warmup ?? cfg.DKD.WARMUP };
+  switch (type) {
+    case 'NONE': case 'VANILLA': return { name: 'vanilla', settings: {} };
+    case 'KD': return { name: 'kd', settings: kd };
+    case 'SDD_KD': return { name: 'sdd_kd', settings: kd };
+    case 'DKD': return { name: 'dkd', settings: dkd };
+    case 'SDD_DKD': return { name: 'sdd_dkd', settings: dkd };
+    // the reference's SDD_NKD reads the DKD section: temperature = DKD.T, gamma = DKD.BETA
+    case 'SDD_NKD': return { name: 'sdd_nkd', settings: { ceWeight: cfg.DKD.CE_WEIGHT, temperature: cfg.DKD.T, gamma: cfg.DKD.BETA, warmup: warmup ?? cfg.DKD.WARMUP } };
+    case 'NKD': return { name: 'nkd', settings: {} };
+    default: throw new ConfigError(`DISTILLER.TYPE ${cfg.DISTILLER.TYPE} is not supported (NONE, KD, DKD, NKD, SDD_KD, SDD_DKD, SDD_NKD)`);
+  }
+}
+
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+export async function runTrain(args: TrainArgs): Promise<void> {
+  const cfg = loadConfig(args.config ?? null, args.set ?? []);
+  const scales = args.M ? parseScales(args.M) : [1, 2, 4];
+  const threads = int('--threads', args.threads);
+  if (threads) setNumThreads(threads);
+  const device = (args.device ?? 'cpu') as Device;
+  const numClasses = NUM_CLASSES[cfg.DATASET.TYPE] ?? 100;
+  const { name, settings } = distillerSettings(cfg, int('--warmup', args.warmup));
+  const modelDataset = cfg.DATASET.TYPE === 'imagenet' ? 'imagenet' : 'cifar';
+  const student = models.create(cfg.DISTILLER.STUDENT, { numClasses, scales, dataset: modelDataset }).to(device);
+  let teacher: models.SddModel | undefined;
+  if (name !== 'vanilla') {
+    if (!args.teacherCheckpoint) throw new ConfigError(`${cfg.DISTILLER.TYPE} needs a trained teacher: pass --teacher-checkpoint <file> (.pth from the authors or mdistiller, or .safetensors) for ${cfg.DISTILLER.TEACHER}`);
+    teacher = models.create(cfg.DISTILLER.TEACHER, { numClasses, scales, dataset: modelDataset });
+    const sd = await load(args.teacherCheckpoint);
+    try { teacher.loadStateDict(sd, { strict: true }); } finally { dispose(sd); }
+    teacher.to(device).freeze();
+  }
+  const sets = await datasets(cfg, args.data);
+  const workers = int('--workers', args.workers) ?? Math.max(1, cfg.DATASET.NUM_WORKERS);
+  const seed = 0;
+  const trainLoader = new data.DataLoader(sets.train, { batchSize: cfg.SOLVER.BATCH_SIZE, shuffle: true, seed, dropLast: false, transforms: sets.trainT, device, workers });
+  const testLoader = new data.DataLoader(sets.test, { batchSize: cfg.DATASET.TEST.BATCH_SIZE, transforms: sets.testT, device, workers });
+  if (cfg.SOLVER.TYPE !== 'SGD') throw new ConfigError(`SOLVER.TYPE ${cfg.SOLVER.TYPE} is not supported here (SGD)`);
+  const optimizer = sgd(student.parameters(), { lr: cfg.SOLVER.LR, momentum: cfg.SOLVER.MOMENTUM, weightDecay: cfg.SOLVER.WEIGHT_DECAY });
+  const distiller = distillers.create(name, { teacher, student, optimizer, ...settings });
+  const limit = int('--limit-batches', args.limitBatches);
+  const out = args.out ?? path.join('runs', `${(cfg.EXPERIMENT.TAG || name).replace(/[^A-Za-z0-9_.-]+/g, '_')}`);
+  const trainer = new Trainer({
+    distiller, train: limited(trainLoader, limit), test: limited(testLoader, limit), epochs: cfg.SOLVER.EPOCHS,
+    schedule: multiStep({ milestones: cfg.SOLVER.LR_DECAY_STAGES, gamma: cfg.SOLVER.LR_DECAY_RATE }),
+    outDir: out, config: { ...cfg, M: scales }, progress: args.progress === false ? false : 'auto',
+  });
+  console.log(`sdd-torch train: ${name} | teacher ${teacher ? cfg.DISTILLER.TEACHER : '-'} | student ${cfg.DISTILLER.STUDENT} | M ${JSON.stringify(scales)} | ` +
+    `${sets.train.length} train / ${sets.test.length} test images | ${cfg.SOLVER.EPOCHS} epochs | run folder ${out}`);
+  const result = args.resume ? await trainer.resume(out) : await trainer.fit();
+  console.log(`done: ${result.epochs} epochs${result.interrupted ? ' (interrupted: resume with --resume)' : ''}; best test top-1 ${(100 * Math.max(0, result.best.top1)).toFixed(2)}% (epoch ${result.best.epoch})`);
+  if (result.interrupted) process.exitCode = 130;
+}

@@ -1,0 +1,80 @@
+// Functional forms of the layers (torch.nn.functional), for code that holds its own weights.
+import './binding.js';
+import { native } from '../native.js';
+import { Tensor, fromHandle, unwrapTensor } from '../tensor.js';
+import { checkBoolean, checkInteger, invalidParameterError } from '../errors.js';
+
+type IntPair = number | [number, number];
+function pair(name: string, v: unknown, min: number): [number, number] {
+  if (typeof v === 'number') return [checkInteger(name, v, min), v];
+  if (Array.isArray(v) && v.length === 2) return [checkInteger(`${name}[0]`, v[0], min), checkInteger(`${name}[1]`, v[1], min)];
+  throw invalidParameterError(name, `an integer >= ${min} or a pair of them`, v);
+}
+const MODES = ['zeros', 'reflect', 'replicate', 'circular'] as const;
+
+export interface Conv2dArgs { stride?: IntPair; padding?: IntPair; dilation?: IntPair; groups?: number; paddingMode?: (typeof MODES)[number] }
+
+/** F.conv2d (plus PyTorch's Conv2d padding modes). */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dArgs = {}): Tensor {
+  const mode = MODES.indexOf(opts.paddingMode ?? 'zeros');
+  if (mode < 0) throw invalidParameterError('paddingMode', "'zeros', 'reflect', 'replicate' or 'circular'", opts.paddingMode);
+  const spec = Int32Array.from([...pair('stride', opts.stride ?? 1, 1), ...pair('padding', opts.padding ?? 0, 0),
+    ...pair('dilation', opts.dilation ?? 1, 1), checkInteger('groups', opts.groups ?? 1, 1), mode]);
+  return fromHandle(native.nnConv2d(unwrapTensor('input', x), unwrapTensor('weight', weight), bias === null ? null : unwrapTensor('bias', bias), spec));
+}
+
+export interface BatchNormArgs { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number }
+
+/** F.batch_norm: updates runningMean/runningVar in place in training mode. */
+export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormArgs = {}): Tensor {
+  const h = (name: string, t: Tensor | null | undefined) => (t == null ? null : unwrapTensor(name, t));
+  return fromHandle(native.nnBatchNorm(unwrapTensor('input', x), h('weight', opts.weight), h('bias', opts.bias), h('runningMean', runningMean),
+    h('runningVar', runningVar), null, Float64Array.from([opts.momentum ?? 0.1, opts.eps ?? 1e-5]), opts.training === undefined ? false : checkBoolean('training', opts.training)));
+}
+
+export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair; dilation?: IntPair; ceilMode?: boolean } = {}): Tensor {
+  const k = pair('kernelSize', kernelSize, 1);
+  const spec = Int32Array.from([...k, ...pair('stride', opts.stride ?? k, 1), ...pair('padding', opts.padding ?? 0, 0),
+    ...pair('dilation', opts.dilation ?? 1, 1), opts.ceilMode ? 1 : 0]);
+  return fromHandle(native.nnMaxPool2d(unwrapTensor('input', x), spec));
+}
+
+export function avgPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number } = {}): Tensor {
+  const k = pair('kernelSize', kernelSize, 1);
+  const spec = Int32Array.from([...k, ...pair('stride', opts.stride ?? k, 1), ...pair('padding', opts.padding ?? 0, 0),
+    opts.ceilMode ? 1 : 0, opts.countIncludePad === false ? 0 : 1, opts.divisorOverride ?? 0]);
+  return fromHandle(native.nnAvgPool2d(unwrapTensor('input', x), spec));
+}
+
+export function adaptiveAvgPool2d(x: Tensor, outputSize: IntPair): Tensor {
+  return fromHandle(native.nnAdaptiveAvgPool2d(unwrapTensor('input', x), Int32Array.from(pair('outputSize', outputSize, 1))));
+}
+
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw invalidParameterError('p', 'a probability in [0, 1]', p, true);
+  return fromHandle(native.nnDropout(unwrapTensor('input', x), p, checkBoolean('training', training)));
+}
+
+export function channelShuffle(x: Tensor, groups: number): Tensor {
+  return fromHandle(native.nnChannelShuffle(unwrapTensor('input', x), checkInteger('groups', groups, 1)));
+}
+
+export function relu(x: Tensor): Tensor { return fromHandle(native.nnAct(unwrapTensor('input', x), 1, 0)); }
+export function relu6(x: Tensor): Tensor { return fromHandle(native.nnAct(unwrapTensor('input', x), 2, 0)); }
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor { return fromHandle(native.nnAct(unwrapTensor('input', x), 3, negativeSlope)); }
+
+/** a + b followed by an activation, in one call (residual joins). */
+export function addRelu(a: Tensor, b: Tensor): Tensor {
+  return fromHandle(native.nnAddAct(unwrapTensor('a', a), unwrapTensor('b', b), 1, 0));
+}
+
+/**
+ * Folds an eval-mode BatchNorm into the preceding convolution: returns [W·γ/σ, (b − μ)·γ/σ + β]
+ * with σ = sqrt(var + eps), computed in float64 and returned in the weight's dtype.
+ */
+export function foldBatchNorm(weight: Tensor, bias: Tensor | null, bn: { weight: Tensor | null; bias: Tensor | null; runningMean: Tensor; runningVar: Tensor; eps: number }): [Tensor, Tensor] {
+  const h = (name: string, t: Tensor | null) => (t === null ? null : unwrapTensor(name, t));
+  const [w, b] = native.nnFoldBatchNorm(unwrapTensor('weight', weight), h('bias', bias), h('bn.weight', bn.weight), h('bn.bias', bn.bias),
+    unwrapTensor('bn.runningMean', bn.runningMean), unwrapTensor('bn.runningVar', bn.runningVar), bn.eps);
+  return [fromHandle(w), fromHandle(b)];
+}

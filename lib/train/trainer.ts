@@ -1,0 +1,249 @@
+// The Trainer: epochs of distiller steps with a schedule, evaluation, best-model tracking, JSON-lines
+// metrics, a progress bar, and checkpoints (latest + best) written atomically that resume
+// bit-exactly: the data order is a function of (seed, epoch), and the checkpoint holds the model,
+// the optimizer state, the RNG state and the position inside the epoch.
+import { mkdirSync, existsSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import { tidy, dispose } from '../scope.js';
+import { getRngState, setRngState } from '../runtime.js';
+import { isTensor, type Tensor } from '../tensor.js';
+import { readSafetensors, saveSync } from '../checkpoint/index.js';
+import { constant, type Schedule } from '../optim/schedules.js';
+import type { Distiller, StepResult } from '../distill/distiller.js';
+import { invalidParameterError, checkInteger } from '../errors.js';
+import { evaluate, type BatchLike, type EvalResult } from './evaluate.js';
+import { createProgress } from './progress.js';
+
+/** A loader the trainer can restart at any (epoch, batch): sdd.data.DataLoader is one. */
+export interface EpochLoader {
+  readonly length: number;
+  epoch(epoch: number, opts?: { startBatch?: number }): AsyncIterable<BatchLike>;
+}
+
+export interface StepEvent extends StepResult { epoch: number; batch: number; lr: number; imagesPerSecond: number }
+export interface EpochEvent {
+  epoch: number;
+  lr: number;
+  train: { loss: number; accuracy: number; terms: Record<string, number>; imagesPerSecond: number; seconds: number };
+  test?: EvalResult;
+  best: { top1: number; epoch: number };
+}
+
+export interface TrainerOptions {
+  distiller: Distiller;
+  train: EpochLoader;
+  test?: EpochLoader | AsyncIterable<BatchLike>;
+  epochs: number;
+  /** lr per epoch from the optimizer's initial lr (default constant). */
+  schedule?: Schedule;
+  /** run folder: latest.safetensors, best.safetensors, metrics.jsonl (none: nothing written) */
+  outDir?: string;
+  /** stored in checkpoints (e.g. the parsed YAML config) */
+  config?: unknown;
+  /** progress bar: 'auto' (default: only on a TTY), true, false */
+  progress?: boolean | 'auto';
+  /** also checkpoint every n steps (default: at the end of every epoch only) */
+  checkpointEvery?: number;
+  onStep?: (e: StepEvent) => void;
+  onEpochEnd?: (e: EpochEvent) => void;
+  /** aborting finishes the current step, writes a checkpoint and returns */
+  signal?: AbortSignal;
+  /** SIGINT (Ctrl-C) finishes the current step and checkpoints (default true when outDir is set) */
+  handleSigint?: boolean;
+  /** one line per epoch (default: console.log) */
+  log?: (line: string) => void;
+}
+
+export interface FitResult {
+  /** epochs completed */
+  epochs: number;
+  interrupted: boolean;
+  best: { top1: number; epoch: number };
+  history: EpochEvent[];
+}
+
+interface Position { epoch: number; batch: number }
+
+const FORMAT = 'sdd-torch-trainer-checkpoint/1';
+
+export class Trainer {
+  readonly opts: TrainerOptions;
+  readonly baseLrs: number[];
+  #position: Position = { epoch: 1, batch: 0 };
+  #best = { top1: -1, epoch: 0 };
+  #history: EpochEvent[] = [];
+
+  constructor(opts: TrainerOptions) {
+    if (!opts || typeof opts !== 'object') throw invalidParameterError('options', 'an options object', opts);
+    if (!opts.distiller || typeof opts.distiller.step !== 'function') throw invalidParameterError('options.distiller', 'a distiller (sdd.distillers.create)', opts.distiller);
+    if (!opts.train || typeof opts.train.epoch !== 'function') throw invalidParameterError('options.train', 'a DataLoader (epoch(e, { startBatch }) and length)', opts.train);
+    checkInteger('options.epochs', opts.epochs, 1);
+    this.opts = opts;
+    this.baseLrs = opts.distiller.optimizer.paramGroups.map((g) => g.options.lr);
+  }
+
+  get position(): Position { return { ...this.#position }; }
+
+  #ckpt(name: string): string | undefined {
+    return this.opts.outDir ? path.join(this.opts.outDir, `${name}.safetensors`) : undefined;
+  }
+
+  /** Writes a checkpoint (student, optimizer, RNG, position) atomically. */
+  saveCheckpoint(file: string): void {
+    const { distiller } = this.opts;
+    const student = distiller.student as unknown as { stateDict?: () => Record<string, Tensor> };
+    if (typeof student.stateDict !== 'function') throw new Error('Trainer checkpoints need a student with stateDict() (an nn.Module)');
+    tidy(() => {
+      const sd: Record<string, Tensor> = {};
+      for (const [k, v] of Object.entries(student.stateDict!())) sd[`model.${k}`] = v;
+      const opt = distiller.optimizer.stateDict();
+      const scalars: Record<string, Record<string, number>> = {};
+      for (const [i, s] of Object.entries(opt.state)) {
+        for (const [name, v] of Object.entries(s)) {
+          if (isTensor(v)) sd[`optim.${i}.${name}`] = v;
+          else (scalars[i] ??= {})[name] = v;
+        }
+      }
+      sd['rng.cpu'] = getRngState();
+      const meta = {
+        format: FORMAT, position: this.#position, best: this.#best, baseLrs: this.baseLrs,
+        optimizer: { paramGroups: opt.paramGroups, scalars }, schedule: this.opts.schedule?.name ?? 'constant',
+        distiller: distiller.name, config: this.opts.config ?? null, savedAt: new Date().toISOString(),
+      };
+      saveSync(sd, file, { metadata: { 'sdd-torch': JSON.stringify(meta) } });
+    });
+  }
+
+  /** Restores a checkpoint written by saveCheckpoint(); fit() then continues from its position. */
+  loadCheckpoint(file: string): void {
+    const { tensors, metadata } = readSafetensors(file);
+    try {
+      const raw = metadata?.['sdd-torch'];
+      if (!raw) throw new Error(`${file}: not an sdd-torch trainer checkpoint (no 'sdd-torch' metadata)`);
+      const meta = JSON.parse(raw);
+      if (meta.format !== FORMAT) throw new Error(`${file}: unknown checkpoint format ${meta.format}`);
+      const { distiller } = this.opts;
+      const model: Record<string, Tensor> = {};
+      const state: Record<number, Record<string, Tensor | number>> = {};
+      for (const [k, v] of Object.entries(tensors)) {
+        if (k.startsWith('model.')) model[k.slice(6)] = v;
+        else if (k.startsWith('optim.')) {
+          const [, i, name] = k.split('.');
+          (state[Number(i)] ??= {})[name!] = v;
+        }
+      }
+      for (const [i, s] of Object.entries(meta.optimizer.scalars as Record<string, Record<string, number>>)) Object.assign(state[Number(i)] ??= {}, s);
+      const student = distiller.student as unknown as { loadStateDict?: (sd: Record<string, Tensor>, o?: { strict?: boolean }) => void };
+      if (typeof student.loadStateDict !== 'function') throw new Error('Trainer checkpoints need a student with loadStateDict() (an nn.Module)');
+      student.loadStateDict(model, { strict: true });
+      distiller.optimizer.loadStateDict({ state, paramGroups: meta.optimizer.paramGroups });
+      setRngState(tensors['rng.cpu']!);
+      this.#position = meta.position;
+      this.#best = meta.best;
+    } finally {
+      dispose(tensors);
+    }
+  }
+
+  /** Loads `<dir>/latest.safetensors` (default: options.outDir) and continues training. */
+  async resume(dir = this.opts.outDir): Promise<FitResult> {
+    if (!dir) throw new Error('resume() needs a run folder (options.outDir or the argument)');
+    const file = path.join(dir, 'latest.safetensors');
+    if (!existsSync(file)) throw new Error(`resume: ${file} does not exist (nothing to resume in ${dir})`);
+    this.loadCheckpoint(file);
+    return this.fit();
+  }
+
+  #metrics(line: Record<string, unknown>): void {
+    if (!this.opts.outDir) return;
+    appendFileSync(path.join(this.opts.outDir, 'metrics.jsonl'), `${JSON.stringify(line)}\n`);
+  }
+
+  async fit(): Promise<FitResult> {
+    const o = this.opts;
+    const { distiller } = o;
+    const schedule = o.schedule ?? constant();
+    const log = o.log ?? ((l: string) => console.log(l));
+    if (o.outDir) mkdirSync(o.outDir, { recursive: true });
+    let stop: string | null = null;
+    const onAbort = () => { stop = 'aborted'; };
+    o.signal?.addEventListener('abort', onAbort);
+    if (o.signal?.aborted) stop = 'aborted';
+    const onSigint = () => {
+      if (stop) process.exit(130); // a second Ctrl-C leaves at once
+      stop = 'SIGINT';
+      process.stderr.write('\nsdd-torch: finishing the current step and writing a checkpoint (Ctrl-C again to quit now)\n');
+    };
+    const sigint = o.handleSigint ?? Boolean(o.outDir);
+    if (sigint) process.on('SIGINT', onSigint);
+    const bar = createProgress(o.progress ?? 'auto');
+    let interrupted = false;
+    try {
+      while (this.#position.epoch <= o.epochs && !stop) {
+        const epoch = this.#position.epoch;
+        distiller.optimizer.setLr((g) => schedule.lr(epoch, this.baseLrs[g]!));
+        const lr = distiller.optimizer.lr;
+        const total = o.train.length;
+        let seen = 0, lossSum = 0, accSum = 0, steps = 0;
+        const termSums: Record<string, number> = {};
+        const t0 = performance.now();
+        bar.start(total, epoch, o.epochs, this.#position.batch);
+        for await (const batch of o.train.epoch(epoch, { startBatch: this.#position.batch })) {
+          const bs = batch.targets.numel;
+          let r: StepResult;
+          try {
+            r = distiller.step({ images: batch.images, targets: batch.targets, epoch });
+          } finally {
+            dispose([batch.images, batch.targets]);
+          }
+          steps++; lossSum += r.loss; accSum += r.accuracy; seen += bs;
+          for (const [k, v] of Object.entries(r.terms)) termSums[k] = (termSums[k] ?? 0) + v;
+          this.#position.batch += 1;
+          const ips = seen / Math.max((performance.now() - t0) / 1000, 1e-9);
+          bar.update(this.#position.batch, { loss: lossSum / steps, acc: accSum / steps, ips });
+          o.onStep?.({ ...r, epoch, batch: this.#position.batch - 1, lr, imagesPerSecond: ips });
+          if (o.checkpointEvery && this.#position.batch % o.checkpointEvery === 0 && o.outDir) this.saveCheckpoint(this.#ckpt('latest')!);
+          if (stop) break;
+          // let timers, signals and finalizers run between steps
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        bar.stop();
+        if (stop) {
+          interrupted = true;
+          if (o.outDir) this.saveCheckpoint(this.#ckpt('latest')!);
+          log(`sdd-torch: stopped (${stop}) at epoch ${epoch}, batch ${this.#position.batch}${o.outDir ? `; checkpoint ${this.#ckpt('latest')}` : ''}`);
+          break;
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        const test = o.test ? await evaluate(distiller.student, isEpochLoader(o.test) ? o.test.epoch(0) : o.test) : undefined;
+        const isBest = test !== undefined && test.top1 > this.#best.top1;
+        if (isBest) this.#best = { top1: test!.top1, epoch };
+        const event: EpochEvent = {
+          epoch, lr,
+          train: { loss: lossSum / Math.max(steps, 1), accuracy: accSum / Math.max(steps, 1), terms: Object.fromEntries(Object.entries(termSums).map(([k, v]) => [k, v / Math.max(steps, 1)])), imagesPerSecond: seen / seconds, seconds },
+          test, best: { ...this.#best },
+        };
+        this.#history.push(event);
+        this.#position = { epoch: epoch + 1, batch: 0 };
+        if (o.outDir) {
+          this.saveCheckpoint(this.#ckpt('latest')!);
+          if (isBest) this.saveCheckpoint(this.#ckpt('best')!);
+        }
+        this.#metrics({ type: 'epoch', ...event, time: new Date().toISOString() });
+        o.onEpochEnd?.(event);
+        log(`epoch ${epoch}/${o.epochs}  lr ${lr.toExponential(2)}  loss ${event.train.loss.toFixed(4)}  train acc ${(100 * event.train.accuracy).toFixed(2)}%` +
+          (test ? `  test top1 ${(100 * test.top1).toFixed(2)}%  top5 ${(100 * test.top5).toFixed(2)}%` : '') +
+          `  ${event.train.imagesPerSecond.toFixed(0)} img/s  ${seconds.toFixed(1)} s`);
+      }
+    } finally {
+      bar.stop();
+      o.signal?.removeEventListener('abort', onAbort);
+      if (sigint) process.off('SIGINT', onSigint);
+    }
+    return { epochs: this.#position.epoch - 1, interrupted, best: { ...this.#best }, history: [...this.#history] };
+  }
+}
+
+function isEpochLoader(x: unknown): x is EpochLoader {
+  return typeof (x as EpochLoader).epoch === 'function';
+}
