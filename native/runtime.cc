@@ -2,6 +2,8 @@
 #include "common.h"
 
 #include <ATen/Parallel.h>
+
+#include <dlfcn.h>
 #ifdef SDD_WITH_CUDA
 #include <c10/cuda/CUDAFunctions.h>
 #endif
@@ -58,6 +60,10 @@ static Napi::Value SetNumThreads(const CI& info) {
   int64_t n = ToInt(info[0], "threads");
   TORCH_CHECK(n >= 1, "setNumThreads needs at least 1 thread, got ", n);
   at::set_num_threads(static_cast<int>(n));
+  // Debian's libtorch calls a pthreads OpenBLAS whose own pool ignores at::set_num_threads: size it
+  // too when that OpenBLAS is in the process (looked up at run time; absent with MKL or others).
+  using SetBlasThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(static_cast<int>(n));
   return info.Env().Undefined();
 }
 

@@ -120,7 +120,9 @@ static at::Tensor ScaleLogits(const at::Tensor& x, const at::Tensor& w, const c1
   const int64_t B = x.size(0), K = w.size(0);
   if (nested && allNested && base * base <= regions && !(x.device().is_cpu() && x.scalar_type() == at::kHalf)) {
     at::Tensor grid = GridPool(x, base);                                               // B x C x G²
-    at::Tensor cell = at::linear(grid.transpose(1, 2), w, bias);                       // B x G² x K
+    // 2-D input: libtorch 1.13 runs linear on a 3-D non-contiguous input as B small GEMMs
+    at::Tensor cell = at::linear(grid.transpose(1, 2).reshape({B * base * base, x.size(1)}), w, bias)
+                          .view({B, base * base, K});                                  // B x G² x K
     at::Tensor map = cell.transpose(1, 2).reshape({B, K, base, base});                // B x K x G x G
     std::vector<at::Tensor> levels;
     for (int64_t sc : scales) {
@@ -130,7 +132,8 @@ static at::Tensor ScaleLogits(const at::Tensor& x, const at::Tensor& w, const c1
     return levels.size() == 1 ? levels[0] : at::cat(levels, 2);
   }
   at::Tensor pooled = MultiScalePool(x, scales, nested);  // B x C x N
-  return at::linear(pooled.transpose(1, 2), w, bias).transpose(1, 2);
+  const int64_t N = pooled.size(2);
+  return at::linear(pooled.transpose(1, 2).reshape({B * N, x.size(1)}), w, bias).view({B, N, K}).transpose(1, 2);
 }
 
 static Napi::Value ScaleLogitsJs(const CI& info) {
@@ -212,7 +215,8 @@ static Rows ToRows(const at::Tensor& s, const at::Tensor& t, const c10::optional
                 ": targets must be an integer tensor (class indices), got ", c10::toString(y.scalar_type()));
     at::Tensor yl = y.to(s.device(), at::kLong);
     if (yl.numel() > 0) {
-      int64_t lo = yl.min().item<int64_t>(), hi = yl.max().item<int64_t>();
+      at::Tensor range = at::stack({yl.min(), yl.max()}).cpu();  // one device sync, not two
+      int64_t lo = range[0].item<int64_t>(), hi = range[1].item<int64_t>();
       TORCH_CHECK(lo >= 0 && hi < r.K, fn, ": targets must lie in [0, ", r.K, ") but range over [", lo, ", ", hi, "]");
     }
     r.target = multi ? yl.repeat({r.N}) : yl;
@@ -244,7 +248,9 @@ struct WeightedKdFn : public torch::autograd::Function<WeightedKdFn> {
     // terms. The reference also zeroes NaN terms, which turns a NaN logit into a finite loss with a
     // NaN gradient; we do not: non-finite logits are an error, or with nonFinite: 'skip' the whole
     // loss is replaced by zero (LossJs), and the affected rows show NaN in details.rowLosses.
-    at::Tensor row = (at::xlogy(pt, pt) - pt * ls).sum(1) * (T * T);
+    // p (log p - log q) with log p from log_softmax: 0 where p underflows to 0 (as kl_div's xlogy),
+    // and one pass cheaper than xlogy(p, p) - p log q.
+    at::Tensor row = (pt * (lt - ls)).sum(1) * (T * T);
     ctx->save_for_backward({ls, pt, w});
     ctx->saved_data["T"] = T;
     ctx->saved_data["rows"] = s.size(0);
@@ -283,12 +289,12 @@ static at::Tensor DkdRows(const Rows& r, double alpha, double beta, double T) {
   };
   at::Tensor bs = binary(ls), bt = binary(lt);
   at::Tensor pbt = bt.exp();
-  at::Tensor tckd = (at::xlogy(pbt, pbt) - pbt * bs).sum(1);
+  at::Tensor tckd = (pbt * (bt - bs)).sum(1);
   // non-target distribution exactly as the reference: softmax(z/T - 1000 * onehot)
   at::Tensor shift = gt.to(r.s.scalar_type()) * 1000.0;
   at::Tensor ls2 = at::log_softmax(r.s / T - shift, 1);
-  at::Tensor pt2 = at::softmax(r.t / T - shift, 1);
-  at::Tensor nckd = (at::xlogy(pt2, pt2) - pt2 * ls2).sum(1);
+  at::Tensor lt2 = at::log_softmax(r.t / T - shift, 1);
+  at::Tensor nckd = (lt2.exp() * (lt2 - ls2)).sum(1);
   return (alpha * tckd + beta * nckd) * (T * T);
 }
 
@@ -341,8 +347,12 @@ static Napi::Value LossJs(const CI& info) {
   // optimizer step, so 'skip' returns zero there too (details.rowLosses shows NaN on the bad rows).
   bool bad = false;
   if (!skip) {
-    CheckFinite(s, "studentLogits", fn.c_str());
-    CheckFinite(t, "teacherLogits", fn.c_str());
+    // one device sync for both; the slow path only runs to name the first bad element
+    at::NoGradGuard ng;
+    if (!at::logical_and(at::isfinite(s.detach()).all(), at::isfinite(t.detach()).all()).item<bool>()) {
+      CheckFinite(s, "studentLogits", fn.c_str());
+      CheckFinite(t, "teacherLogits", fn.c_str());
+    }
   } else {
     at::NoGradGuard ng;
     bad = !(at::isfinite(s).all().item<bool>() && at::isfinite(t).all().item<bool>());
