@@ -1,7 +1,7 @@
 // `sdd-torch train` on one of the authors' YAML configs as it is, over a small synthetic CIFAR-100
 // (binary format, written here byte-exact to the spec), and `sdd-torch eval` on its checkpoint.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,6 +53,28 @@ describe('sdd-torch train', () => {
     expect(metrics[0].epoch).toBe(1);
     expect(metrics[0].train.terms).toHaveProperty('kd');
     expect(existsSync(path.join(dir, 'run', 'latest.safetensors'))).toBe(true);
+  });
+
+  it('Ctrl-C finishes the current step, writes a checkpoint, and --resume completes the run', async () => {
+    const config = path.join(configs, 'cifar100/sdd_kd/res32x4_res8x4.yaml');
+    const args = ['train', '--config', config, '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=8', '--set', 'DATASET.TEST.BATCH_SIZE=16',
+      '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run-int', '--threads', '1', '--no-progress'];
+    const child = spawn(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const started = new Promise<void>((resolve) => child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('run folder')) resolve(); }));
+    await started;
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code, stdout + stderr).toBe(130);
+    expect(stderr).toContain('finishing the current step and writing a checkpoint');
+    expect(stdout).toMatch(/stopped \(SIGINT\) at epoch 1, batch \d+/);
+    expect(existsSync(path.join(dir, 'run-int', 'latest.safetensors'))).toBe(true);
+    const r = cli([...args, '--resume'], dir);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/epoch 1\/1 .* test top1/);
   });
 
   it('evaluates a checkpoint with `sdd-torch eval`', async () => {
