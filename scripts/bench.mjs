@@ -75,6 +75,8 @@ const GROUPS = [
 ];
 
 // ------------------------------------------------------------------ options
+class UsageError extends Error {}
+
 function parseArgs(argv) {
   const o = { quick: false, only: null, threads: null, rounds: null, write: null, json: null,
     python: process.env.SDD_BENCH_PYTHON || '/usr/bin/python3' };
@@ -82,7 +84,7 @@ function parseArgs(argv) {
     const a = argv[i];
     const value = () => {
       const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
       return v;
     };
     if (a === '--quick') o.quick = true;
@@ -96,14 +98,14 @@ function parseArgs(argv) {
     else if (a === '--help' || a === '-h') {
       console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 22).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
       process.exit(0);
-    } else throw new Error(`unknown option ${a} (see --help)`);
+    } else throw new UsageError(`unknown option ${a} (see --help)`);
   }
-  if (o.threads && o.threads.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--threads takes positive integers, e.g. 1,2');
-  if (o.rounds !== null && (!Number.isInteger(o.rounds) || o.rounds < 1)) throw new Error('--rounds takes a positive integer');
+  if (o.threads && o.threads.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError('--threads takes positive integers, e.g. 1,2');
+  if (o.rounds !== null && (!Number.isInteger(o.rounds) || o.rounds < 1)) throw new UsageError('--rounds takes a positive integer');
   if (o.only) {
     const known = new Set([...GROUPS.map((g) => g.name), ...Object.keys(CASES)]);
     const bad = o.only.filter((n) => !known.has(n));
-    if (bad.length) throw new Error(`--only: unknown ${bad.join(', ')}; known: ${[...known].join(', ')}`);
+    if (bad.length) throw new UsageError(`--only: unknown ${bad.join(', ')}; known: ${[...known].join(', ')}`);
   }
   if (o.write === null) o.write = !o.quick && !o.only;
   return o;
@@ -391,6 +393,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`bench: ${e.stack ?? e}`);
-  process.exit(1);
+  console.error(e instanceof UsageError ? `bench: ${e.message}` : `bench: ${e.stack ?? e}`);
+  process.exit(e instanceof UsageError ? 2 : 1);
 });
