@@ -101,3 +101,17 @@ describe('schedules', () => {
     expect(sdd.schedules.lossWarmup(40, 20)).toBe(1);
   });
 });
+
+describe('noDecayGroups', () => {
+  it('puts BatchNorm parameters and biases in a group without weight decay', () => {
+    const w = sdd.ones([2, 2], { requiresGrad: true });
+    const b = sdd.ones([2], { requiresGrad: true });
+    const groups = sdd.optim.noDecayGroups([['conv.weight', w], ['bn.bias', b]]);
+    expect(groups.length).toBe(2);
+    const opt = sdd.optim.sgd(groups, { lr: 0.1, weightDecay: 0.5 });
+    w.grad = sdd.zeros([2, 2]); b.grad = sdd.zeros([2]);
+    opt.step();
+    (w.toArray() as number[][]).flat().forEach((v) => expect(v).toBeCloseTo(0.95, 6));
+    expect(b.toArray()).toEqual([1, 1]);
+  });
+});
