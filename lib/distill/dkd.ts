@@ -5,7 +5,7 @@ import { crossEntropy, dkd } from '../sdd/losses.js';
 import { lossWarmup } from '../optim/schedules.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelOutput } from './types.js';
-import { resolveSettings } from './settings.js';
+import { methodSettings } from './settings.js';
 
 export const DKD_DEFAULTS = { ceWeight: 1, alpha: 1, beta: 8, temperature: 4, warmup: 20 };
 
@@ -14,8 +14,7 @@ export class DKD extends Distiller {
   readonly settings: typeof DKD_DEFAULTS;
   constructor(opts: DistillerOptions & Partial<typeof DKD_DEFAULTS>) {
     super(opts);
-    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
-    this.settings = resolveSettings('dkd', rest, DKD_DEFAULTS);
+    this.settings = methodSettings('dkd', opts, DKD_DEFAULTS);
   }
   protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
     const { ceWeight, alpha, beta, temperature, warmup } = this.settings;

@@ -3,7 +3,7 @@ import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js
 import { crossEntropy, kd } from '../sdd/losses.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelOutput } from './types.js';
-import { resolveSettings } from './settings.js';
+import { methodSettings } from './settings.js';
 
 export const KD_DEFAULTS = { ceWeight: 0.1, kdWeight: 0.9, temperature: 4 };
 export type KdSettings = typeof KD_DEFAULTS;
@@ -13,8 +13,7 @@ export class KD extends Distiller {
   readonly settings: KdSettings;
   constructor(opts: DistillerOptions & Partial<KdSettings>) {
     super(opts);
-    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
-    this.settings = resolveSettings('kd', rest, KD_DEFAULTS);
+    this.settings = methodSettings('kd', opts, KD_DEFAULTS);
   }
   protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor): LossTerms {
     const { ceWeight, kdWeight, temperature } = this.settings;

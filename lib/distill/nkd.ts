@@ -5,7 +5,7 @@ import { crossEntropy, nkd } from '../sdd/losses.js';
 import { lossWarmup } from '../optim/schedules.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelOutput } from './types.js';
-import { resolveSettings } from './settings.js';
+import { methodSettings } from './settings.js';
 
 export const NKD_DEFAULTS = { ceWeight: 1, temperature: 1, gamma: 1.5, warmup: 0, excludeTarget: false };
 
@@ -14,8 +14,7 @@ export class NKD extends Distiller {
   readonly settings: typeof NKD_DEFAULTS;
   constructor(opts: DistillerOptions & Partial<typeof NKD_DEFAULTS>) {
     super(opts);
-    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
-    this.settings = resolveSettings('nkd', rest, NKD_DEFAULTS);
+    this.settings = methodSettings('nkd', opts, NKD_DEFAULTS);
   }
   protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
     const { ceWeight, temperature, gamma, warmup, excludeTarget } = this.settings;

@@ -4,7 +4,7 @@ import { crossEntropy, sddDkd } from '../sdd/losses.js';
 import { lossWarmup } from '../optim/schedules.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelOutput } from './types.js';
-import { resolveSettings } from './settings.js';
+import { methodSettings } from './settings.js';
 import { DKD_DEFAULTS } from './dkd.js';
 import { requireScaleLogits, sddTerms } from './sdd-common.js';
 
@@ -15,8 +15,7 @@ export class SddDKD extends Distiller {
   readonly settings: typeof SDD_DKD_DEFAULTS;
   constructor(opts: DistillerOptions & Partial<typeof SDD_DKD_DEFAULTS>) {
     super(opts);
-    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
-    this.settings = resolveSettings('sdd_dkd', rest, SDD_DKD_DEFAULTS);
+    this.settings = methodSettings('sdd_dkd', opts, SDD_DKD_DEFAULTS);
   }
   protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
     const { ceWeight, alpha, beta, temperature, warmup, complementaryWeight } = this.settings;

@@ -4,7 +4,7 @@ import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js
 import { crossEntropy, sddKd } from '../sdd/losses.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelOutput } from './types.js';
-import { resolveSettings } from './settings.js';
+import { methodSettings } from './settings.js';
 import { KD_DEFAULTS } from './kd.js';
 import { sddTerms, requireScaleLogits } from './sdd-common.js';
 
@@ -15,8 +15,7 @@ export class SddKD extends Distiller {
   readonly settings: typeof SDD_KD_DEFAULTS;
   constructor(opts: DistillerOptions & Partial<typeof SDD_KD_DEFAULTS>) {
     super(opts);
-    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
-    this.settings = resolveSettings('sdd_kd', rest, SDD_KD_DEFAULTS);
+    this.settings = methodSettings('sdd_kd', opts, SDD_KD_DEFAULTS);
   }
   protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor): LossTerms {
     const { ceWeight, kdWeight, temperature, complementaryWeight } = this.settings;

@@ -5,7 +5,7 @@ import { crossEntropy, sddNkd } from '../sdd/losses.js';
 import { lossWarmup } from '../optim/schedules.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelOutput } from './types.js';
-import { resolveSettings } from './settings.js';
+import { methodSettings } from './settings.js';
 import { requireScaleLogits, sddTerms } from './sdd-common.js';
 
 export const SDD_NKD_DEFAULTS = { ceWeight: 1, temperature: 4, gamma: 8, warmup: 20, complementaryWeight: 2, excludeTarget: false };
@@ -15,8 +15,7 @@ export class SddNKD extends Distiller {
   readonly settings: typeof SDD_NKD_DEFAULTS;
   constructor(opts: DistillerOptions & Partial<typeof SDD_NKD_DEFAULTS>) {
     super(opts);
-    const { teacher: _t, student: _s, optimizer: _o, clipGradNorm: _c, details: _d, ...rest } = opts;
-    this.settings = resolveSettings('sdd_nkd', rest, SDD_NKD_DEFAULTS);
+    this.settings = methodSettings('sdd_nkd', opts, SDD_NKD_DEFAULTS);
   }
   protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
     const { ceWeight, temperature, gamma, warmup, complementaryWeight, excludeTarget } = this.settings;

@@ -17,3 +17,11 @@ export function resolveSettings<T extends Record<string, unknown>>(method: strin
   }
   return out as T;
 }
+
+const BASE_KEYS = new Set(['teacher', 'student', 'optimizer', 'clipGradNorm', 'details']);
+
+/** The method's own settings from distiller options (the shared options removed), defaults applied. */
+export function methodSettings<T extends Record<string, unknown>>(method: string, opts: object, defaults: T): T {
+  const rest = Object.fromEntries(Object.entries(opts).filter(([k]) => !BASE_KEYS.has(k)));
+  return resolveSettings(method, rest, defaults);
+}
