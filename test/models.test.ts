@@ -63,6 +63,8 @@ describe('model zoo: architecture, keys and parameter counts of the reference', 
         expect(out.features.map.shape[0]).toBe(2);
         expect(out.features.pooled.shape).toEqual([2, out.features.map.shape[1]]);
         expect(out.features.stages.length).toBeGreaterThanOrEqual(4);
+        for (const t of [out.features.map, ...out.features.stages, ...(out.features.preact ?? [])]) expect(t.isDisposed).toBe(false);
+        expect(x.isDisposed).toBe(false);
         out.logits.sum().add(out.scaleLogits.mean()).backward();
       });
       for (const [n, p] of model.namedParameters()) {
@@ -121,6 +123,46 @@ describe('models registry', () => {
     const out = t.forward(sdd.randn([2, 3, 8, 8]));
     expect(out.scaleLogits.shape).toEqual([2, 7, 5]);
     expect(Object.keys(t.stateDict())).toEqual(['conv.weight', 'conv.bias', 'fc.weight', 'fc.bias']);
+  });
+
+  it('a forward frees its intermediates: nothing but the outputs stays alive (train, eval, frozen)', () => {
+    const m = models.create('ShuffleV2');
+    const x = sdd.randn([2, 3, 32, 32]);
+    const live = () => sdd.memory().liveTensors;
+    sdd.tidy(() => { m.forward(x).logits.sum().backward(); });
+    m.zeroGrad();
+    let before = live();
+    const out = m.forward(x);
+    const returned = new Set([out.logits, out.scaleLogits, out.features.map, out.features.pooled, ...out.features.stages, ...(out.features.preact ?? [])]);
+    expect(live() - before).toBe(returned.size);
+    sdd.dispose(out);
+    m.freeze();
+    sdd.tidy(() => { m.forward(x); });
+    before = live();
+    sdd.tidy(() => { m.forward(x); });
+    expect(live()).toBe(before);
+  });
+
+  it('channels-last trains like the default layout (outputs, gradients, BN statistics)', () => {
+    sdd.manualSeed(3);
+    const a = models.create('resnet8');
+    const b = models.create('resnet8');
+    b.loadStateDict(a.stateDict());
+    b.toChannelsLast();
+    const x = sdd.randn([4, 3, 32, 32]);
+    const oa = a.forward(x), ob = b.forward(x);
+    expect(ob.features.map.isContiguous()).toBe(false); // NHWC all the way
+    expect(ob.logits.allclose(oa.logits, { atol: 1e-4, rtol: 1e-4 })).toBe(true);
+    oa.logits.square().sum().backward();
+    ob.logits.square().sum().backward();
+    // relative L2 error per gradient: a ReLU whose input is within rounding of 0 may flip between
+    // layouts (both are right to float32 precision), so no elementwise max here
+    const gb = new Map(b.namedParameters());
+    for (const [n, p] of a.namedParameters()) {
+      const rel = sdd.tidy(() => (gb.get(n)!.grad!.sub(p.grad!).norm().item() as number) / ((p.grad!.norm().item() as number) + 1e-12));
+      expect(rel, n).toBeLessThan(1e-3);
+    }
+    expect(b.stateDict()['bn1.running_var']!.allclose(a.stateDict()['bn1.running_var']!, { atol: 1e-5 })).toBe(true);
   });
 
   it('scales and the SDD head: region 0 equals the global logits on CIFAR maps; MobileNetV2 repeats cells', () => {
