@@ -107,6 +107,11 @@ export abstract class SddModel extends Module {
 
 // ------------------------------------------------------------------ helpers for the families
 
+/** The 3x3 convolution (padding 1, no bias) of the ResNet families. */
+export function conv3x3(inPlanes: number, outPlanes: number, stride = 1): Conv2d {
+  return new Conv2d(inPlanes, outPlanes, 3, { stride, padding: 1, bias: false });
+}
+
 /** conv -> bn (-> activation) with the pair declared foldable on `owner`. */
 export function convBn(owner: Module, conv: Conv2d, bn: BatchNorm2d): void {
   owner.registerConvBn(conv, bn);

@@ -8,11 +8,7 @@ import { Module } from '../nn/module.js';
 import { AvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';
 import * as init from '../nn/init.js';
-import { ACT, SddModel, cba, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
-
-function conv3x3(inPlanes: number, outPlanes: number, stride = 1): Conv2d {
-  return new Conv2d(inPlanes, outPlanes, 3, { stride, padding: 1, bias: false });
-}
+import { ACT, SddModel, cba, conv3x3, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
 
 export class ImageNetBasicBlock extends Module {
   static readonly expansion = 1;

@@ -6,11 +6,7 @@ import { Module } from '../nn/module.js';
 import { BatchNorm2d, Conv2d, Linear, ReLU, AvgPool2d } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';
 import * as init from '../nn/init.js';
-import { ACT, SddModel, cba, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
-
-function conv3x3(inPlanes: number, outPlanes: number, stride = 1): Conv2d {
-  return new Conv2d(inPlanes, outPlanes, 3, { stride, padding: 1, bias: false });
-}
+import { ACT, SddModel, cba, conv3x3, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
 
 /** Two 3x3 conv-BN layers and an identity (or 1x1 conv-BN) shortcut; ReLU after the sum. */
 export class BasicBlock extends Module {

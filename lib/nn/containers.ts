@@ -15,22 +15,8 @@ function stock(m: Module, cls: { prototype: { forward: unknown } }): boolean {
   return m.forward === cls.prototype.forward;
 }
 
-/**
- * Runs its children in order (torch.nn.Sequential); children are named "0", "1", ... or by the
- * keys of an object. Runs of Conv2d → BatchNorm2d → ReLU/ReLU6/LeakyReLU/Sigmoid/Tanh execute as
- * one native call, and freeze() folds each such BatchNorm into its convolution.
- */
-export class Sequential extends Module {
-  constructor(...modules: Module[] | [Record<string, Module>]) {
-    super();
-    const first = modules[0];
-    if (modules.length === 1 && first !== undefined && !(first instanceof Module) && typeof first === 'object') {
-      for (const [k, m] of Object.entries(first)) this.registerModule(k, checkModule(`modules.${k}`, m));
-    } else {
-      (modules as Module[]).forEach((m, i) => this.registerModule(String(i), checkModule(`modules[${i}]`, m)));
-    }
-  }
-
+/** What Sequential and ModuleList share: children named "0", "1", ..., indexed access, append. */
+abstract class IndexedModules extends Module {
   get length(): number {
     return this.children().length;
   }
@@ -48,6 +34,24 @@ export class Sequential extends Module {
     this.registerModule(String(this.namedChildren().length), checkModule('module', m));
     return this;
   }
+}
+
+/**
+ * Runs its children in order (torch.nn.Sequential); children are named "0", "1", ... or by the
+ * keys of an object. Runs of Conv2d → BatchNorm2d → ReLU/ReLU6/LeakyReLU/Sigmoid/Tanh execute as
+ * one native call, and freeze() folds each such BatchNorm into its convolution.
+ */
+export class Sequential extends IndexedModules {
+  constructor(...modules: Module[] | [Record<string, Module>]) {
+    super();
+    const first = modules[0];
+    if (modules.length === 1 && first !== undefined && !(first instanceof Module) && typeof first === 'object') {
+      for (const [k, m] of Object.entries(first)) this.registerModule(k, checkModule(`modules.${k}`, m));
+    } else {
+      (modules as Module[]).forEach((m, i) => this.registerModule(String(i), checkModule(`modules[${i}]`, m)));
+    }
+  }
+
 
   [Symbol.iterator](): Iterator<Module> {
     return this.children()[Symbol.iterator]();
@@ -101,24 +105,10 @@ export class Sequential extends Module {
 }
 
 /** A list of modules registered as "0", "1", ... (torch.nn.ModuleList); no forward of its own. */
-export class ModuleList extends Module {
+export class ModuleList extends IndexedModules {
   constructor(modules: Iterable<Module> = []) {
     super();
     for (const m of modules) this.append(m);
-  }
-  get length(): number {
-    return this.children().length;
-  }
-  at(i: number): Module {
-    const kids = this.children();
-    checkInteger('index', i);
-    const j = i < 0 ? i + kids.length : i;
-    if (j < 0 || j >= kids.length) throw invalidParameterError('index', `an integer in [${-kids.length}, ${kids.length - 1}]`, i, true);
-    return kids[j]!;
-  }
-  append(m: Module): this {
-    this.registerModule(String(this.namedChildren().length), checkModule('module', m));
-    return this;
   }
   push(...ms: Module[]): number {
     for (const m of ms) this.append(m);
