@@ -62,6 +62,21 @@ export function runStage(stage: Sequential, x: Tensor): [Tensor, Tensor] {
   return out;
 }
 
+/**
+ * Runs the stages after the stem in order: the stage outputs and their pre-activation outputs, the
+ * stem first in both (the reference's feats["feats"] and feats["preact_feats"]).
+ */
+export function runStages(stem: Tensor, stages: Sequential[]): { stages: Tensor[]; preact: Tensor[] } {
+  const outs = [stem];
+  const pre = [stem];
+  for (const stage of stages) {
+    const [f, p] = runStage(stage, outs[outs.length - 1]!);
+    outs.push(f);
+    pre.push(p);
+  }
+  return { stages: outs, preact: pre };
+}
+
 /** The reference's ResNet_SDD for CIFAR (depth 6n+2, basic blocks). */
 export class CifarResNet extends SddModel {
   declare conv1: Conv2d;
@@ -118,11 +133,8 @@ export class CifarResNet extends SddModel {
   }
 
   protected body(x: Tensor): BodyOutput {
-    const f0 = cba(this.conv1, this.bn1, x, ACT.relu);
-    const [f1, f1Pre] = runStage(this.layer1, f0);
-    const [f2, f2Pre] = runStage(this.layer2, f1);
-    const [f3, f3Pre] = runStage(this.layer3, f2);
-    return { map: f3, stages: [f0, f1, f2, f3], preact: [f0, f1Pre, f2Pre, f3Pre] };
+    const { stages, preact } = runStages(cba(this.conv1, this.bn1, x, ACT.relu), [this.layer1, this.layer2, this.layer3]);
+    return { map: stages[3]!, stages, preact };
   }
 }
 

@@ -7,7 +7,7 @@ import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear } from '../nn/layers.js'
 import { Sequential } from '../nn/containers.js';
 import * as init from '../nn/init.js';
 import { ACT, SddModel, cba, markEphemeral, release, type BodyOutput, type ModelOptions } from './base.js';
-import { runStage } from './resnet-cifar.js';
+import { runStages } from './resnet-cifar.js';
 
 /** Shortcut: identity (an empty Sequential) or 1x1 conv-BN. */
 function shortcut(inPlanes: number, outPlanes: number, stride: number): Sequential {
@@ -150,12 +150,8 @@ export class CifarResNetV2 extends SddModel {
   }
 
   protected body(x: Tensor): BodyOutput {
-    const f0 = cba(this.conv1, this.bn1, x, ACT.relu);
-    const [f1, f1Pre] = runStage(this.layer1, f0);
-    const [f2, f2Pre] = runStage(this.layer2, f1);
-    const [f3, f3Pre] = runStage(this.layer3, f2);
-    const [f4, f4Pre] = runStage(this.layer4, f3);
-    return { map: f4, stages: [f0, f1, f2, f3, f4], preact: [f0, f1Pre, f2Pre, f3Pre, f4Pre] };
+    const { stages, preact } = runStages(cba(this.conv1, this.bn1, x, ACT.relu), [this.layer1, this.layer2, this.layer3, this.layer4]);
+    return { map: stages[4]!, stages, preact };
   }
 }
 

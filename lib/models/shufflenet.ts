@@ -6,7 +6,7 @@ import { Module } from '../nn/module.js';
 import { AvgPool2d, BatchNorm2d, ChannelShuffle, Conv2d, Linear } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';
 import { ACT, SddModel, cba, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
-import { runStage } from './resnet-cifar.js';
+import { runStages } from './resnet-cifar.js';
 import type { ActCode } from '../nn/binding.js';
 
 // ------------------------------------------------------------------ ShuffleNet V1
@@ -114,11 +114,8 @@ export class ShuffleNetV1 extends SddModel {
   }
 
   protected body(x: Tensor): BodyOutput {
-    const f0 = cba(this.conv1, this.bn1, x, ACT.relu);
-    const [f1, f1Pre] = runStage(this.layer1, f0);
-    const [f2, f2Pre] = runStage(this.layer2, f1);
-    const [f3, f3Pre] = runStage(this.layer3, f2);
-    return { map: f3, stages: [f0, f1, f2, f3], preact: [f0, f1Pre, f2Pre, f3Pre] };
+    const { stages, preact } = runStages(cba(this.conv1, this.bn1, x, ACT.relu), [this.layer1, this.layer2, this.layer3]);
+    return { map: stages[3]!, stages, preact };
   }
 }
 
@@ -287,12 +284,8 @@ export class ShuffleNetV2 extends SddModel {
   }
 
   protected body(x: Tensor): BodyOutput {
-    const f0 = cba(this.conv1, this.bn1, x, ACT.relu);
-    const [f1, f1Pre] = runStage(this.layer1, f0);
-    const [f2, f2Pre] = runStage(this.layer2, f1);
-    const [f3, f3Pre] = runStage(this.layer3, f2);
-    const map = cba(this.conv2, this.bn2, f3, ACT.relu);
-    return { map, stages: [f0, f1, f2, f3], preact: [f0, f1Pre, f2Pre, f3Pre] };
+    const { stages, preact } = runStages(cba(this.conv1, this.bn1, x, ACT.relu), [this.layer1, this.layer2, this.layer3]);
+    return { map: cba(this.conv2, this.bn2, stages[3]!, ACT.relu), stages, preact };
   }
 }
 
