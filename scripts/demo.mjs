@@ -9,63 +9,28 @@ import os from 'node:os';
 import path from 'node:path';
 import * as sdd from 'sdd-torch';
 import { learningCurveSvgAsync } from './demo-plot.mjs';
+import { OPTIMIZER_TEXT, intOption, loadFashionMnist, makeLoaders, option, trainRun } from './fashion-mnist-runs.mjs';
 
-const arg = (name, d) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : d; };
-const nTrain = Number(arg('train', '10000'));
-const nTest = Number(arg('test', '5000'));
-const epochs = Number(arg('epochs', '3'));
-const teacherEpochs = Number(arg('teacher-epochs', '3'));
-const seed = Number(arg('seed', '0'));
-const device = arg('device', sdd.cuda.isAvailable() ? 'cuda' : 'cpu');
-const threads = Number(arg('threads', String(Math.max(1, os.availableParallelism()))));
-const out = arg('out', path.join('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+const nTrain = intOption('train', 10000);
+const nTest = intOption('test', 5000);
+const epochs = intOption('epochs', 3);
+const teacherEpochs = intOption('teacher-epochs', 3);
+const seed = Number(option('seed', '0'));
+const device = option('device', sdd.cuda.isAvailable() ? 'cuda' : 'cpu');
+const threads = intOption('threads', Math.max(1, os.availableParallelism()));
+const out = option('out', path.join('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 sdd.setNumThreads(threads);
 mkdirSync(out, { recursive: true });
 
-const root = '/usr/share/datasets/fashion-mnist';
-let train, test;
-try {
-  [train, test] = await Promise.all([sdd.data.fashionMnist(root, { split: 'train' }), sdd.data.fashionMnist(root, { split: 'test' })]);
-} catch (e) {
-  console.error(`${e.message}\nInstall the data set: apt-get install dataset-fashion-mnist (npm install does it as root on Debian/Ubuntu).`);
-  process.exit(1);
-}
-
-/** The zoo's CIFAR models take 3x32x32: repeat the gray channel (the transforms pad 28 -> 32). */
-function threeChannels(ds, n) {
-  const count = Math.min(n, ds.length);
-  const images = sdd.tidy(() => ds.images.narrow(0, 0, count).unsqueeze(1).expand([count, 3, 28, 28]).contiguous());
-  return new sdd.data.TensorDataset(images, ds.targets.subarray(0, count), { classes: ds.classes, owned: true });
-}
-const trainSet = threeChannels(train, nTrain);
-const testSet = threeChannels(test, nTest);
-const mean = [0.286, 0.286, 0.286], std = [0.353, 0.353, 0.353];
-const T = sdd.transforms;
-const trainLoader = new sdd.data.DataLoader(trainSet, { batchSize: 64, shuffle: true, seed, device,
-  transforms: [T.pad(2), T.randomCrop(32, { padding: 2 }), T.randomHorizontalFlip(), T.normalize(mean, std)] });
-const testLoader = new sdd.data.DataLoader(testSet, { batchSize: 256, device, transforms: [T.pad(2), T.normalize(mean, std)] });
-
+const { trainSet, testSet } = await loadFashionMnist(nTrain, nTest);
+const loaders = makeLoaders(trainSet, testSet, { seed, device });
 const config = { dataset: 'fashion-mnist (Debian dataset-fashion-mnist)', trainImages: trainSet.length, testImages: testSet.length,
   teacher: 'resnet20', student: 'resnet8', epochs, teacherEpochs, batchSize: 64, seed, device, threads,
-  optimizer: 'SGD lr 0.05 momentum 0.9 weight decay 5e-4, cosine schedule', kd: { temperature: 4, ceWeight: 0.1, kdWeight: 0.9 }, sdd: { scales: [1, 2, 4], complementaryWeight: 2 } };
+  optimizer: OPTIMIZER_TEXT, kd: { temperature: 4, ceWeight: 0.1, kdWeight: 0.9 }, sdd: { scales: [1, 2, 4], complementaryWeight: 2 } };
 writeFileSync(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 console.log(`sdd-torch demo: Fashion-MNIST, ${trainSet.length} training / ${testSet.length} test images, ${device}, ${threads} thread(s); run folder ${out}`);
 
-async function run(name, method, model, teacher, nEpochs) {
-  sdd.manualSeed(seed);
-  const student = sdd.models.create(model, { numClasses: 10 }).to(device);
-  const optimizer = sdd.optim.sgd(student.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
-  const distiller = sdd.distillers.create(method, { teacher, student, optimizer });
-  const trainer = new sdd.Trainer({ distiller, train: trainLoader, test: testLoader, epochs: nEpochs, outDir: path.join(out, name),
-    schedule: sdd.schedules.cosine({ epochs: nEpochs }), config: { ...config, run: name, method, model },
-    log: (l) => console.log(`  [${name}] ${l}`) });
-  const t0 = performance.now();
-  const r = await trainer.fit();
-  const seconds = (performance.now() - t0) / 1000;
-  await sdd.save(student.stateDict(), path.join(out, name, 'final.safetensors'));
-  const last = r.history[r.history.length - 1];
-  return { name, method, model, top1: last.test.top1, best: r.best.top1, seconds, history: r.history.map((h) => ({ epoch: h.epoch, top1: h.test.top1, loss: h.train.loss })), student };
-}
+const run = (name, method, model, teacher, nEpochs) => trainRun({ name, method, model, teacher, epochs: nEpochs, seed, device, loaders, out, config });
 
 console.log(`1/4 teacher: resnet20, ${teacherEpochs} epochs`);
 const teacherRun = await run('teacher', 'vanilla', 'resnet20', undefined, teacherEpochs);

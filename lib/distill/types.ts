@@ -13,4 +13,6 @@ export interface DistillModel {
   parameters(): Tensor[];
   train(mode?: boolean): unknown;
   eval(): unknown;
+  /** Training mode (a model without it is put back in training mode after evaluation). */
+  readonly training?: boolean;
 }

@@ -15,6 +15,8 @@ export interface EvalResult {
 export interface BatchLike { images: Tensor; targets: Tensor }
 
 export async function evaluate(model: DistillModel, batches: AsyncIterable<BatchLike> | Iterable<BatchLike>): Promise<EvalResult> {
+  // Leave the model in the mode it came in (a frozen teacher stays in eval mode and refuses train()).
+  const wasTraining = model.training ?? true;
   model.eval();
   let correct1 = 0, correct5 = 0, lossSum = 0, count = 0;
   for await (const batch of batches as AsyncIterable<BatchLike>) {
@@ -33,6 +35,6 @@ export async function evaluate(model: DistillModel, batches: AsyncIterable<Batch
     dispose([batch.images, batch.targets]);
     correct1 += r.c1; correct5 += r.c5; lossSum += r.loss; count += r.n;
   }
-  model.train();
+  if (wasTraining) model.train();
   return { top1: count ? correct1 / count : 0, top5: count ? correct5 / count : 0, loss: count ? lossSum / count : 0, count };
 }
