@@ -20,3 +20,4 @@ export * as distillers from './distill/index.js';
 export * as models from './models/index.js';
 export { Trainer, evaluate, type TrainerOptions, type FitResult, type EpochEvent, type StepEvent, type EvalResult } from './train/index.js';
 export * as transforms from './transforms.js';
+export * as dist from './dist/index.js';

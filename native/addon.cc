@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNn(env, exports);
   InitData(env, exports);
   InitOptim(env, exports);
+  InitDist(env, exports);
   return exports;
 }
 

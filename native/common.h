@@ -68,6 +68,9 @@ int DtypeToCode(at::ScalarType t);
 // ---- the one error guard ----
 // Turns c10::Error (message without the C++ backtrace) and std::exception into JS errors.
 [[noreturn]] void Rethrow(Napi::Env env);
+// The message of the exception being handled, formatted as Rethrow does (for async workers'
+// SetError; call only inside a catch block).
+std::string InFlightErrorMessage();
 
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 Napi::Value Guarded(const Napi::CallbackInfo& info) {
@@ -88,6 +91,7 @@ void InitOps(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitSdd(Napi::Env env, Napi::Object exports);
+void InitDist(Napi::Env env, Napi::Object exports);
 void InitNn(Napi::Env env, Napi::Object exports);
 void InitData(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);

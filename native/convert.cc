@@ -5,10 +5,8 @@
 
 namespace sdd {
 
-[[noreturn]] void Rethrow(Napi::Env env) {
+std::string InFlightErrorMessage() {
   try {
-    throw;
-  } catch (const Napi::Error&) {
     throw;
   } catch (const c10::Error& e) {
     // libtorch messages end with "Exception raised from ..." context lines: users need the message.
@@ -16,13 +14,23 @@ namespace sdd {
     auto cut = msg.find("\nException raised from");
     if (cut != std::string::npos) msg.erase(cut);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    throw Napi::Error::New(env, "libtorch: " + msg);
+    return "libtorch: " + msg;
   } catch (const std::bad_alloc&) {
-    throw Napi::Error::New(env, "libtorch: out of memory");
+    return "libtorch: out of memory";
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string("libtorch: ") + e.what());
+    return std::string("libtorch: ") + e.what();
   } catch (...) {
-    throw Napi::Error::New(env, "libtorch: unknown native error");
+    return "libtorch: unknown native error";
+  }
+}
+
+[[noreturn]] void Rethrow(Napi::Env env) {
+  try {
+    throw;
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(env, InFlightErrorMessage());
   }
 }
 

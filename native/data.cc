@@ -240,15 +240,10 @@ class BatchWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       Run();
-    } catch (const c10::Error& e) {
-      std::string msg = e.what_without_backtrace();
-      auto cut = msg.find("\nException raised from");
-      if (cut != std::string::npos) msg.erase(cut);
-      SetError("libtorch: " + msg);
     } catch (const std::bad_alloc&) {
       SetError("out of memory while preparing a batch");
-    } catch (const std::exception& e) {
-      SetError(e.what());
+    } catch (...) {
+      SetError(InFlightErrorMessage());
     }
   }
 

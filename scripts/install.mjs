@@ -33,9 +33,9 @@ function prebuildLoads() {
 }
 
 // Debian/Ubuntu as root: make sure the system packages the addon and its data paths use are there
-// (libtorch + OpenBLAS; libjpeg-turbo and libpng headers for image decoding; Fashion-MNIST, the
+// (libtorch + OpenBLAS; Gloo headers for sdd.dist; libjpeg-turbo and libpng headers for image decoding; Fashion-MNIST, the
 // demo's and the tests' real data set). SDD_TORCH_NO_APT=1 leaves the system alone.
-const WANTED = ['libtorch-dev', 'libopenblas-dev', 'libjpeg62-turbo-dev', 'libpng-dev', 'dataset-fashion-mnist'];
+const WANTED = ['libtorch-dev', 'libgloo-dev', 'libopenblas-dev', 'libjpeg62-turbo-dev', 'libpng-dev', 'dataset-fashion-mnist'];
 function ensureSystemPackages() {
   if (process.platform !== 'linux' || process.getuid?.() !== 0 || process.env.SDD_TORCH_NO_APT === '1') return;
   if (!existsSync('/usr/bin/dpkg-query') || !existsSync('/usr/bin/apt-get')) return;
