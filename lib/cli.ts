@@ -44,6 +44,7 @@ async function doctorCommand(opts: { json?: boolean }): Promise<void> {
 
 const program = new Command();
 program
+  .enablePositionalOptions()
   .name('sdd-torch')
   .description('Scale Decoupled Distillation and libtorch tensors for Node.js')
   .version(pkg.version);
@@ -84,9 +85,34 @@ program
   .option('--workers <n>', 'data loader workers (default DATASET.NUM_WORKERS)')
   .option('--limit-batches <n>', 'at most n batches per epoch (smoke runs)')
   .option('--no-progress', 'no progress bar')
+  .option('--nproc-per-node <n>', 'data-parallel over n processes on this machine (Gloo); see also `sdd-torch launch`')
   .action((opts) => guarded(async () => {
+    const nproc = opts.nprocPerNode === undefined ? 1 : Number(opts.nprocPerNode);
+    if (!Number.isInteger(nproc) || nproc < 1) throw new Error(`--nproc-per-node must be a positive integer (got ${JSON.stringify(opts.nprocPerNode)})`);
+    if (nproc > 1 && process.env.RANK === undefined) {
+      const { runLaunch, withoutNproc } = await import('./commands/launch.js');
+      const i = process.argv.indexOf('train');
+      await runLaunch({ nprocPerNode: String(nproc), masterPort: process.env.MASTER_PORT }, ['train', ...withoutNproc(process.argv.slice(i + 1))]);
+      return;
+    }
     const { runTrain } = await import('./commands/train.js');
     await runTrain(opts);
+  }));
+
+program
+  .command('launch')
+  .description('start N worker processes with the rendezvous environment set (like torchrun); one failing stops the others')
+  .requiredOption('--nproc-per-node <n>', 'workers on this machine')
+  .option('--nnodes <n>', 'machines in the job', '1')
+  .option('--node-rank <r>', "this machine's index", '0')
+  .option('--master-addr <addr>', "rank 0's address", '127.0.0.1')
+  .option('--master-port <port>', "rank 0's rendezvous port", '29500')
+  .option('--threads-per-worker <n>', 'intra-op threads per worker (default: CPUs / nproc-per-node)')
+  .argument('<worker...>', 'a script (node runs it) or an sdd-torch command (train --config ...), with its arguments')
+  .passThroughOptions()
+  .action((worker: string[], opts) => guarded(async () => {
+    const { runLaunch } = await import('./commands/launch.js');
+    await runLaunch(opts, worker);
   }));
 
 program

@@ -36,6 +36,16 @@ export interface DistillerOptions {
   clipGradNorm?: number | null;
   /** return every SDD row weight in step results (costs a copy) */
   details?: boolean;
+  /**
+   * data parallelism: `await sdd.dist.ddp(student)`. Gradients are averaged across ranks between
+   * backward and clipping; use stepAsync() (the Trainer does).
+   */
+  ddp?: GradientSync;
+}
+
+/** What a distiller needs from data parallelism (sdd.dist.DistributedDataParallel is one). */
+export interface GradientSync {
+  averageGradients(): Promise<unknown>;
 }
 
 /** The loss terms of one batch: weighted tensors plus optional SDD bookkeeping. */
@@ -51,6 +61,7 @@ export abstract class Distiller {
   readonly optimizer: Optimizer<{ lr: number }>;
   readonly clip: number | null;
   readonly details: boolean;
+  readonly ddp: GradientSync | undefined;
   /** whether this method needs the teacher */
   protected readonly needsTeacher: boolean = true;
 
@@ -63,13 +74,31 @@ export abstract class Distiller {
     this.optimizer = opts.optimizer;
     this.clip = opts.clipGradNorm === undefined ? 40 : opts.clipGradNorm;
     this.details = opts.details === true;
+    if (opts.ddp !== undefined && typeof opts.ddp?.averageGradients !== 'function') throw invalidParameterError('options.ddp', 'a DistributedDataParallel (await sdd.dist.ddp(student))', opts.ddp);
+    this.ddp = opts.ddp;
   }
 
   /** The method's weighted loss terms for one batch (teacherOut is undefined for vanilla). */
   protected abstract losses(student: ModelOutput, teacher: ModelOutput | undefined, targets: Tensor, epoch: number): LossTerms;
 
-  /** One training step. */
+  /** One training step (single process: with options.ddp use stepAsync). */
   step(input: StepInput): StepResult {
+    if (this.ddp) throw new Error(`distiller '${this.name}' has options.ddp: call await stepAsync() (gradients are averaged across ranks off the main thread)`);
+    const r = this.#forwardBackward(input);
+    r.gradNorm = this.#update();
+    return r;
+  }
+
+  /** One training step; with options.ddp the gradients are averaged across ranks before the update. */
+  async stepAsync(input: StepInput): Promise<StepResult> {
+    const r = this.#forwardBackward(input);
+    if (this.ddp) await this.ddp.averageGradients();
+    r.gradNorm = this.#update();
+    return r;
+  }
+
+  /** Forward, losses, backward: gradients are left on the student's parameters. */
+  #forwardBackward(input: StepInput): StepResult {
     const { images, targets } = input;
     const epoch = input.epoch ?? 1;
     if (!(images instanceof Tensor)) throw invalidParameterError('images', 'a Tensor', images);
@@ -86,21 +115,27 @@ export abstract class Distiller {
       let total = terms[names[0]!]!;
       for (const n of names.slice(1)) total = total.add(terms[n]!);
       total.backward();
-      const params = this.student.parameters();
-      const gradNorm = this.clip ? clipGradNorm(params, this.clip) : Number.NaN;
-      this.optimizer.step();
       const accuracy = noGrad(() => studentOut.logits.argmax(1).eq(targets).float().mean().item() as number);
       const result: StepResult = {
         loss: total.item() as number,
         terms: Object.fromEntries(names.map((n) => [n, terms[n]!.item() as number])),
         accuracy,
-        gradNorm,
+        gradNorm: Number.NaN,
       };
       if (sdd) {
         result.sdd = { complementary: sdd.complementary, rows: sdd.rows };
         if (sdd.weights) result.sdd.weights = Array.from(sdd.weights.toTypedArray() as Float32Array);
       }
       return result;
+    });
+  }
+
+  /** Clipping and the optimizer step; returns the gradient norm before clipping (NaN without clipping). */
+  #update(): number {
+    return tidy(() => {
+      const gradNorm = this.clip ? clipGradNorm(this.student.parameters(), this.clip) : Number.NaN;
+      this.optimizer.step();
+      return gradNorm;
     });
   }
 }

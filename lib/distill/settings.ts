@@ -18,7 +18,7 @@ export function resolveSettings<T extends Record<string, unknown>>(method: strin
   return out as T;
 }
 
-const BASE_KEYS = new Set(['teacher', 'student', 'optimizer', 'clipGradNorm', 'details']);
+const BASE_KEYS = new Set(['teacher', 'student', 'optimizer', 'clipGradNorm', 'details', 'ddp']);
 
 /** The method's own settings from distiller options (the shared options removed), defaults applied. */
 export function methodSettings<T extends Record<string, unknown>>(method: string, opts: object, defaults: T): T {

@@ -13,6 +13,8 @@ import type { Distiller, StepResult } from '../distill/distiller.js';
 import { invalidParameterError, checkInteger } from '../errors.js';
 import { evaluate, type BatchLike, type EvalResult } from './evaluate.js';
 import { createProgress } from './progress.js';
+import { tensor } from '../creation.js';
+import { group as defaultGroup, isInitialized, type ProcessGroup } from '../dist/process-group.js';
 
 /** A loader the trainer can restart at any (epoch, batch): sdd.data.DataLoader is one. */
 export interface EpochLoader {
@@ -52,6 +54,13 @@ export interface TrainerOptions {
   handleSigint?: boolean;
   /** one line per epoch (default: console.log) */
   log?: (line: string) => void;
+  /**
+   * distributed runs: the process group (default: sdd.dist's default group when initialised, null
+   * for none). With more than one rank, every rank runs fit(); only rank 0 writes checkpoints,
+   * metrics, logs and the progress bar; epoch and test metrics are reduced across ranks; a stop
+   * (Ctrl-C, abort) is agreed on so every rank stops after the same step.
+   */
+  group?: ProcessGroup | null;
 }
 
 export interface FitResult {
@@ -72,6 +81,9 @@ export class Trainer {
   #position: Position = { epoch: 1, batch: 0 };
   #best = { top1: -1, epoch: 0 };
   #history: EpochEvent[] = [];
+  readonly group: ProcessGroup | undefined;
+  /** rank 0 (or a single process): the one that writes and reports */
+  readonly isMain: boolean;
 
   constructor(opts: TrainerOptions) {
     if (!opts || typeof opts !== 'object') throw invalidParameterError('options', 'an options object', opts);
@@ -79,13 +91,20 @@ export class Trainer {
     if (!opts.train || typeof opts.train.epoch !== 'function') throw invalidParameterError('options.train', 'a DataLoader (epoch(e, { startBatch }) and length)', opts.train);
     checkInteger('options.epochs', opts.epochs, 1);
     this.opts = opts;
+    const g = opts.group === null ? undefined : opts.group ?? (isInitialized() ? defaultGroup() : undefined);
+    this.group = g && g.worldSize > 1 ? g : undefined;
+    this.isMain = !this.group || this.group.rank === 0;
+    if (this.group && !opts.distiller.ddp) {
+      throw new Error(`Trainer: ${this.group.worldSize} ranks but the distiller has no options.ddp: the replicas would drift apart. ` +
+        'Create the distiller with { ddp: await sdd.dist.ddp(student) } (or pass group: null to train each rank alone)');
+    }
     this.baseLrs = opts.distiller.optimizer.paramGroups.map((g) => g.options.lr);
   }
 
   get position(): Position { return { ...this.#position }; }
 
   #ckpt(name: string): string | undefined {
-    return this.opts.outDir ? path.join(this.opts.outDir, `${name}.safetensors`) : undefined;
+    return this.opts.outDir && this.isMain ? path.join(this.opts.outDir, `${name}.safetensors`) : undefined;
   }
 
   /** Writes a checkpoint (student, optimizer, RNG, position) atomically. */
@@ -155,7 +174,7 @@ export class Trainer {
   }
 
   #metrics(line: Record<string, unknown>): void {
-    if (!this.opts.outDir) return;
+    if (!this.opts.outDir || !this.isMain) return;
     appendFileSync(path.join(this.opts.outDir, 'metrics.jsonl'), `${JSON.stringify(line)}\n`);
   }
 
@@ -163,8 +182,11 @@ export class Trainer {
     const o = this.opts;
     const { distiller } = o;
     const schedule = o.schedule ?? constant();
-    const log = o.log ?? ((l: string) => console.log(l));
-    if (o.outDir) mkdirSync(o.outDir, { recursive: true });
+    const userLog = o.log ?? ((l: string) => console.log(l));
+    const log = (l: string) => { if (this.isMain) userLog(l); };
+    const g = this.group;
+    const writes = Boolean(o.outDir) && this.isMain;
+    if (writes) mkdirSync(o.outDir!, { recursive: true });
     let stop: string | null = null;
     const onAbort = () => { stop = 'aborted'; };
     o.signal?.addEventListener('abort', onAbort);
@@ -176,7 +198,7 @@ export class Trainer {
     };
     const sigint = o.handleSigint ?? Boolean(o.outDir);
     if (sigint) process.on('SIGINT', onSigint);
-    const bar = createProgress(o.progress ?? 'auto');
+    const bar = createProgress(this.isMain ? o.progress ?? 'auto' : false);
     let interrupted = false;
     try {
       while (this.#position.epoch <= o.epochs && !stop) {
@@ -192,7 +214,7 @@ export class Trainer {
           const bs = batch.targets.numel;
           let r: StepResult;
           try {
-            r = distiller.step({ images: batch.images, targets: batch.targets, epoch });
+            r = await distiller.stepAsync({ images: batch.images, targets: batch.targets, epoch });
           } finally {
             dispose([batch.images, batch.targets]);
           }
@@ -202,7 +224,9 @@ export class Trainer {
           const ips = seen / Math.max((performance.now() - t0) / 1000, 1e-9);
           bar.update(this.#position.batch, { loss: lossSum / steps, acc: accSum / steps, ips });
           o.onStep?.({ ...r, epoch, batch: this.#position.batch - 1, lr, imagesPerSecond: ips });
-          if (o.checkpointEvery && this.#position.batch % o.checkpointEvery === 0 && o.outDir) this.saveCheckpoint(this.#ckpt('latest')!);
+          if (o.checkpointEvery && this.#position.batch % o.checkpointEvery === 0 && writes) this.saveCheckpoint(this.#ckpt('latest')!);
+          // every rank stops after the same step (a rank that stopped alone would leave the others waiting)
+          if (g) stop = (await allMax(g, stop ? 1 : 0)) > 0 ? stop ?? 'stop on another rank' : null;
           if (stop) break;
           // let timers, signals and finalizers run between steps
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -210,12 +234,20 @@ export class Trainer {
         bar.stop();
         if (stop) {
           interrupted = true;
-          if (o.outDir) this.saveCheckpoint(this.#ckpt('latest')!);
-          log(`sdd-torch: stopped (${stop}) at epoch ${epoch}, batch ${this.#position.batch}${o.outDir ? `; checkpoint ${this.#ckpt('latest')}` : ''}`);
+          if (writes) this.saveCheckpoint(this.#ckpt('latest')!);
+          log(`sdd-torch: stopped (${stop}) at epoch ${epoch}, batch ${this.#position.batch}${writes ? `; checkpoint ${this.#ckpt('latest')}` : ''}`);
           break;
         }
-        const seconds = (performance.now() - t0) / 1000;
-        const test = o.test ? await evaluate(distiller.student, isEpochLoader(o.test) ? o.test.epoch(0) : o.test) : undefined;
+        let seconds = (performance.now() - t0) / 1000;
+        let test = o.test ? await evaluate(distiller.student, isEpochLoader(o.test) ? o.test.epoch(0) : o.test) : undefined;
+        if (g) {
+          // sums over ranks: each rank trained (and evaluated) its own shard
+          const t = test ?? { top1: 0, top5: 0, loss: 0, count: 0 };
+          const [l, a, n, s2, c1, c5, cl, cn, sec] = await allSum(g, [lossSum, accSum, steps, seen, t.top1 * t.count, t.top5 * t.count, t.loss * t.count, t.count, seconds]);
+          lossSum = l!; accSum = a!; steps = n!; seen = s2!; seconds = sec! / g.worldSize;
+          for (const k of Object.keys(termSums)) termSums[k] = (await allSum(g, [termSums[k]!]))[0]!;
+          if (test) test = { top1: cn ? c1! / cn : 0, top5: cn ? c5! / cn : 0, loss: cn ? cl! / cn : 0, count: cn! };
+        }
         const isBest = test !== undefined && test.top1 > this.#best.top1;
         if (isBest) this.#best = { top1: test!.top1, epoch };
         const event: EpochEvent = {
@@ -225,7 +257,7 @@ export class Trainer {
         };
         this.#history.push(event);
         this.#position = { epoch: epoch + 1, batch: 0 };
-        if (o.outDir) {
+        if (writes) {
           this.saveCheckpoint(this.#ckpt('latest')!);
           if (isBest) this.saveCheckpoint(this.#ckpt('best')!);
         }
@@ -241,6 +273,27 @@ export class Trainer {
       if (sigint) process.off('SIGINT', onSigint);
     }
     return { epochs: this.#position.epoch - 1, interrupted, best: { ...this.#best }, history: [...this.#history] };
+  }
+}
+
+/** Element-wise sums over the ranks of a few numbers (float64). */
+async function allSum(g: ProcessGroup, values: number[]): Promise<number[]> {
+  const t = tensor(values, { dtype: 'float64' });
+  try {
+    await g.allReduce(t, 'sum');
+    return Array.from(t.toTypedArray() as Float64Array);
+  } finally {
+    t.dispose();
+  }
+}
+
+async function allMax(g: ProcessGroup, v: number): Promise<number> {
+  const t = tensor([v], { dtype: 'float64' });
+  try {
+    await g.allReduce(t, 'max');
+    return (t.toTypedArray() as Float64Array)[0]!;
+  } finally {
+    t.dispose();
   }
 }
 
