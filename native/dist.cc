@@ -159,12 +159,12 @@ Napi::Value Queue(Napi::Env env, std::string what, std::vector<WorkPtr> works, s
   return p;
 }
 
-void CheckDense(const at::Tensor& t, const char* what, const Group& g) {
-  if (!t.is_contiguous()) throw std::invalid_argument(std::string(what) + ": collectives need a contiguous tensor (call .contiguous())");
+void CheckDense(Napi::Env env, const at::Tensor& t, const char* what, const Group& g) {
+  if (!t.is_contiguous()) throw Napi::Error::New(env, std::string(what) + ": collectives need a contiguous tensor (call .contiguous())");
   if (g.backend == "gloo" && !t.device().is_cpu())
-    throw std::invalid_argument(std::string(what) + ": the gloo backend takes CPU tensors; use backend 'nccl' for CUDA tensors");
+    throw Napi::Error::New(env, std::string(what) + ": the gloo backend takes CPU tensors; use backend 'nccl' for CUDA tensors");
   if (g.backend == "nccl" && !t.device().is_cuda())
-    throw std::invalid_argument(std::string(what) + ": the nccl backend takes CUDA tensors");
+    throw Napi::Error::New(env, std::string(what) + ": the nccl backend takes CUDA tensors");
 }
 
 // ------------------------------------------------------------------------------ rendezvous
@@ -245,8 +245,12 @@ class InitWorker : public Napi::AsyncWorker {
       }
     } catch (...) {
       std::string msg = InFlightErrorMessage();
+      const bool timedOut = msg.find("imeout") != std::string::npos || msg.find("imed out") != std::string::npos;
       SetError("dist.initProcessGroup (rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ", " + backend_ + " over " + bind_ +
-               "): " + msg + " — every rank must reach initProcessGroup within the timeout and be reachable at its address");
+               "): " + msg +
+               (timedOut ? " — not every rank arrived within " + std::to_string(timeout_.count()) +
+                               " ms: a rank that never started or crashed, or ranks with different WORLD_SIZE or MASTER_ADDR/MASTER_PORT"
+                         : " — every rank must reach initProcessGroup within the timeout and be reachable at its address"));
       return;
     }
     group_ = std::move(g);
@@ -299,7 +303,7 @@ Napi::Value DistDestroy(const Napi::CallbackInfo& info) {
 Napi::Value DistAllReduce(const Napi::CallbackInfo& info) {
   auto g = GetGroup(info[0]);
   at::Tensor t = Unwrap(info[1]);
-  CheckDense(t, "allReduce", *g);
+  CheckDense(info.Env(), t, "allReduce", *g);
   const bool average = ToBool(info[3], "average");
   c10d::AllreduceOptions o;
   o.reduceOp = average ? c10d::ReduceOp(c10d::ReduceOp::SUM) : ToReduceOp(info[2]);
@@ -318,7 +322,7 @@ Napi::Value DistBroadcast(const Napi::CallbackInfo& info) {
   const int64_t src = ToInt(info[2], "src");
   std::vector<WorkPtr> works;
   for (auto& t : list) {
-    CheckDense(t, "broadcast", *g);
+    CheckDense(info.Env(), t, "broadcast", *g);
     c10d::BroadcastOptions o;
     o.rootRank = src;
     std::vector<at::Tensor> ts{t};
@@ -331,7 +335,7 @@ Napi::Value DistBroadcast(const Napi::CallbackInfo& info) {
 Napi::Value DistAllGather(const Napi::CallbackInfo& info) {
   auto g = GetGroup(info[0]);
   at::Tensor t = Unwrap(info[1]);
-  CheckDense(t, "allGather", *g);
+  CheckDense(info.Env(), t, "allGather", *g);
   auto out = std::make_shared<std::vector<std::vector<at::Tensor>>>(1);
   for (int r = 0; r < g->size; r++) (*out)[0].push_back(at::empty_like(t));
   std::vector<at::Tensor> in{t};
@@ -346,13 +350,13 @@ Napi::Value DistReduceScatter(const Napi::CallbackInfo& info) {
   auto g = GetGroup(info[0]);
   at::Tensor out = Unwrap(info[1], "output");
   std::vector<at::Tensor> in = ToTensorList(info[2], "inputs");
-  CheckDense(out, "reduceScatter output", *g);
+  CheckDense(info.Env(), out, "reduceScatter output", *g);
   if (static_cast<int>(in.size()) != g->size)
-    throw std::invalid_argument("reduceScatter: expected one input per rank (" + std::to_string(g->size) + "), got " + std::to_string(in.size()));
+    throw Napi::Error::New(info.Env(), "reduceScatter: expected one input per rank (" + std::to_string(g->size) + "), got " + std::to_string(in.size()));
   for (auto& t : in) {
-    CheckDense(t, "reduceScatter input", *g);
+    CheckDense(info.Env(), t, "reduceScatter input", *g);
     if (t.sizes() != out.sizes() || t.scalar_type() != out.scalar_type())
-      throw std::invalid_argument("reduceScatter: every input must have the output's shape and dtype");
+      throw Napi::Error::New(info.Env(), "reduceScatter: every input must have the output's shape and dtype");
   }
   c10d::ReduceScatterOptions o;
   o.reduceOp = ToReduceOp(info[3]);
@@ -408,7 +412,7 @@ Napi::Value DistAverageGradients(const Napi::CallbackInfo& info) {
     if (!p.requires_grad()) continue;
     at::Tensor& grad = p.mutable_grad();
     if (!grad.defined()) grad = at::zeros_like(p);
-    CheckDense(grad, "gradient", *g);
+    CheckDense(info.Env(), grad, "gradient", *g);
     // buckets hold one dtype and device
     if (!pending.empty() && (pending[0].scalar_type() != grad.scalar_type() || pending[0].device() != grad.device())) flush();
     pending.push_back(grad);

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
+import { writeCifar100 } from './helpers/cifar.js';
 
 const root = path.resolve(__dirname, '..');
 const configs = path.resolve(root, '../shared/configs');
@@ -13,19 +14,6 @@ const cli = (args: string[], cwd: string) =>
   spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
 
 let dir = '';
-
-function writeCifar100(file: string, n: number, seed: number): void {
-  // row: coarse label, fine label, 1024 R, 1024 G, 1024 B
-  const buf = Buffer.alloc(n * 3074);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    const fine = i % 100;
-    buf[i * 3074] = Math.floor(fine / 5);
-    buf[i * 3074 + 1] = fine;
-    for (let j = 0; j < 3072; j++) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; buf[i * 3074 + 2 + j] = x & 255; }
-  }
-  writeFileSync(file, buf);
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'sdd-cli-'));

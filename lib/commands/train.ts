@@ -13,6 +13,8 @@ import { Trainer, type EpochLoader } from '../train/trainer.js';
 import type { BatchLike } from '../train/evaluate.js';
 import { ConfigError, loadConfig, parseScales, type ExperimentConfig } from '../config.js';
 import type { Device } from '../dtype.js';
+import { initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
+import { ddp as makeDdp, replicate } from '../dist/ddp.js';
 
 export interface TrainArgs {
   config?: string;
@@ -93,9 +95,23 @@ function int(name: string, v: string | undefined): number | undefined {
 export async function runTrain(args: TrainArgs): Promise<void> {
   const cfg = loadConfig(args.config ?? null, args.set ?? []);
   const scales = args.M ? parseScales(args.M) : [1, 2, 4];
-  const threads = int('--threads', args.threads);
+  const threads = int('--threads', args.threads) ?? int('$SDD_TORCH_THREADS', process.env.SDD_TORCH_THREADS);
   if (threads) setNumThreads(threads);
-  const device = (args.device ?? 'cpu') as Device;
+  // Started by `sdd-torch launch` / --nproc-per-node (WORLD_SIZE > 1): one rank of a data-parallel run.
+  const group: ProcessGroup | undefined = Number(process.env.WORLD_SIZE ?? 1) > 1 ? await initProcessGroup() : undefined;
+  try {
+    await trainRank(args, cfg, scales, group);
+  } finally {
+    group?.destroy();
+  }
+}
+
+async function trainRank(args: TrainArgs, cfg: ExperimentConfig, scales: number[], group: ProcessGroup | undefined): Promise<void> {
+  const rank = group?.rank ?? 0, world = group?.worldSize ?? 1;
+  const say = (line: string) => { if (rank === 0) console.log(line); };
+  let device = (args.device ?? 'cpu') as Device;
+  // one GPU per local rank
+  if (group && device === 'cuda') device = `cuda:${Number(process.env.LOCAL_RANK ?? 0)}` as Device;
   const numClasses = NUM_CLASSES[cfg.DATASET.TYPE] ?? 100;
   const { name, settings } = distillerSettings(cfg, int('--warmup', args.warmup));
   const modelDataset = cfg.DATASET.TYPE === 'imagenet' ? 'imagenet' : 'cifar';
@@ -107,25 +123,35 @@ export async function runTrain(args: TrainArgs): Promise<void> {
     const sd = await load(args.teacherCheckpoint);
     try { teacher.loadStateDict(sd, { strict: true }); } finally { dispose(sd); }
     teacher.to(device).freeze();
+    // the same teacher on every rank (same architecture, rank 0's weights)
+    if (group) await replicate(teacher, { group, what: 'teacher' });
   }
   const sets = await datasets(cfg, args.data);
   const workers = int('--workers', args.workers) ?? Math.max(1, cfg.DATASET.NUM_WORKERS);
   const seed = 0;
-  const trainLoader = new data.DataLoader(sets.train, { batchSize: cfg.SOLVER.BATCH_SIZE, shuffle: true, seed, dropLast: false, transforms: sets.trainT, device, workers });
-  const testLoader = new data.DataLoader(sets.test, { batchSize: cfg.DATASET.TEST.BATCH_SIZE, transforms: sets.testT, device, workers });
+  // SOLVER.BATCH_SIZE is the global batch: each of the world's ranks takes its share of it.
+  const batchSize = Math.ceil(cfg.SOLVER.BATCH_SIZE / world);
+  const trainLoader = group
+    ? new data.DataLoader(sets.train, { batchSize, sampler: new data.DistributedSampler(sets.train.length, { rank, worldSize: world, shuffle: true, seed }), transforms: sets.trainT, device, workers })
+    : new data.DataLoader(sets.train, { batchSize, shuffle: true, seed, dropLast: false, transforms: sets.trainT, device, workers });
+  const testLoader = new data.DataLoader(sets.test, { batchSize: cfg.DATASET.TEST.BATCH_SIZE, transforms: sets.testT, device, workers,
+    ...(group ? { sampler: new data.ShardSampler(sets.test.length, { rank, worldSize: world }) } : {}) });
   if (cfg.SOLVER.TYPE !== 'SGD') throw new ConfigError(`SOLVER.TYPE ${cfg.SOLVER.TYPE} is not supported here (SGD)`);
   const optimizer = sgd(student.parameters(), { lr: cfg.SOLVER.LR, momentum: cfg.SOLVER.MOMENTUM, weightDecay: cfg.SOLVER.WEIGHT_DECAY });
-  const distiller = distillers.create(name, { teacher, student, optimizer, ...settings });
+  const ddp = group ? await makeDdp(student, { group }) : undefined;
+  const distiller = distillers.create(name, { teacher, student, optimizer, ddp, ...settings });
   const limit = int('--limit-batches', args.limitBatches);
   const out = args.out ?? path.join('runs', `${(cfg.EXPERIMENT.TAG || name).replace(/[^A-Za-z0-9_.-]+/g, '_')}`);
   const trainer = new Trainer({
     distiller, train: limited(trainLoader, limit), test: limited(testLoader, limit), epochs: cfg.SOLVER.EPOCHS,
     schedule: multiStep({ milestones: cfg.SOLVER.LR_DECAY_STAGES, gamma: cfg.SOLVER.LR_DECAY_RATE }),
-    outDir: out, config: { ...cfg, M: scales }, progress: args.progress === false ? false : 'auto',
+    outDir: out, config: { ...cfg, M: scales, worldSize: world }, progress: args.progress === false ? false : 'auto', group: group ?? null,
   });
-  console.log(`sdd-torch train: ${name} | teacher ${teacher ? cfg.DISTILLER.TEACHER : '-'} | student ${cfg.DISTILLER.STUDENT} | M ${JSON.stringify(scales)} | ` +
-    `${sets.train.length} train / ${sets.test.length} test images | ${cfg.SOLVER.EPOCHS} epochs | run folder ${out}`);
+  say(`sdd-torch train: ${name} | teacher ${teacher ? cfg.DISTILLER.TEACHER : '-'} | student ${cfg.DISTILLER.STUDENT} | M ${JSON.stringify(scales)} | ` +
+    `${sets.train.length} train / ${sets.test.length} test images | ${cfg.SOLVER.EPOCHS} epochs | run folder ${out}` +
+    (group ? ` | ${world} ranks (${group.backend}), ${batchSize} images per rank per step` : ''));
   const result = args.resume ? await trainer.resume(out) : await trainer.fit();
-  console.log(`done: ${result.epochs} epochs${result.interrupted ? ' (interrupted: resume with --resume)' : ''}; best test top-1 ${(100 * Math.max(0, result.best.top1)).toFixed(2)}% (epoch ${result.best.epoch})`);
+  if (ddp) say(`data parallel: ${ddp.totals.steps} gradient exchanges, ${(ddp.totals.ms / Math.max(1, ddp.totals.steps)).toFixed(1)} ms each on average (rank 0)`);
+  say(`done: ${result.epochs} epochs${result.interrupted ? ' (interrupted: resume with --resume)' : ''}; best test top-1 ${(100 * Math.max(0, result.best.top1)).toFixed(2)}% (epoch ${result.best.epoch})`);
   if (result.interrupted) process.exitCode = 130;
 }

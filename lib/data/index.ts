@@ -7,5 +7,5 @@ export { readCifarPython, parseCifarPython, cifarFromPickle, NUMPY_ARRAY_GLOBALS
 export { imageFolder, ImageListDataset, verifyImages, IMAGE_EXTENSIONS, type ImageFolderOptions, type ImageInfo, type Verify } from './image-folder.js';
 export { cub200, parseIdLines, type CubOptions } from './cub.js';
 export { DataLoader, type LoaderOptions, type Batch } from './loader.js';
-export { SequentialSampler, RandomSampler, DistributedSampler, type Sampler, type DistributedOptions } from './sampler.js';
+export { SequentialSampler, RandomSampler, DistributedSampler, ShardSampler, type Sampler, type DistributedOptions } from './sampler.js';
 export { permutation, sampleKey, SampleRng, Xoshiro128, splitmix64, mix64, roundHalfEven } from './rng.js';

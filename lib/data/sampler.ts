@@ -113,3 +113,30 @@ export class DistributedSampler implements Sampler {
     return out;
   }
 }
+
+/**
+ * Evaluation shards: rank r takes indices r, r + worldSize, r + 2 worldSize, ... in order, so every
+ * index is seen exactly once over the ranks (no padding: counts reduced across ranks are exact).
+ */
+export class ShardSampler implements Sampler {
+  readonly n: number;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly length: number;
+
+  constructor(n: number, opts: { rank: number; worldSize: number }) {
+    const o = checkOptions('options', opts);
+    checkKnownKeys('ShardSampler options', o, ['rank', 'worldSize']);
+    this.n = checkInteger('n', n, 0);
+    this.worldSize = checkInteger('options.worldSize', o.worldSize, 1);
+    this.rank = checkInteger('options.rank', o.rank, 0);
+    if (this.rank >= this.worldSize) throw invalidParameterError('options.rank', `an integer in [0, ${this.worldSize - 1}]`, o.rank, true);
+    this.length = this.n > this.rank ? Math.ceil((this.n - this.rank) / this.worldSize) : 0;
+  }
+
+  indices(_epoch: number): Int32Array {
+    const out = new Int32Array(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.rank + i * this.worldSize;
+    return out;
+  }
+}
