@@ -336,5 +336,13 @@ describe('sdd-torch train --nproc-per-node 2', () => {
     expect(metrics).toHaveLength(1); // one writer
     expect(metrics[0].test.count).toBe(32); // the test set split over both ranks, counted once
     expect(existsSync(path.join(dir, 'run', 'latest.safetensors'))).toBe(true);
+    // resume on 2 ranks: every rank reads rank 0's checkpoint and continues with epoch 2
+    const resumed = await run(process.execPath, [cliJs, 'train', '--config', config, '--nproc-per-node', '2', '--set', 'SOLVER.EPOCHS=2', '--set', 'SOLVER.BATCH_SIZE=16',
+      '--set', 'DATASET.TEST.BATCH_SIZE=16', '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run', '--limit-batches', '2', '--no-progress', '--resume'],
+    { cwd: dir, env: { ...NO_RANK, MASTER_PORT: String(await freePort()) }, limitMs: 300_000 });
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    expect(resumed.stdout).not.toMatch(/epoch 1\/2/);
+    expect(resumed.stdout).toMatch(/epoch 2\/2 .* test top1/);
+    expect(readFileSync(path.join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch)).toEqual([1, 2]);
   }, 300_000);
 });
