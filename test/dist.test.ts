@@ -67,9 +67,17 @@ function startRanks(worldSize: number, script: string, args: string[], env: (ran
 
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
-describe('dist: the build', () => {
+describe('dist: the build and the samplers', () => {
   it('has Gloo (Debian: libgloo-dev, installed by npm install as root)', () => {
     expect(sdd.dist.availableBackends().gloo).toBe(true);
+  });
+
+  it('ShardSampler gives every test index to exactly one rank, no padding', () => {
+    for (const [n, W] of [[10, 3], [2, 3], [0, 2], [9, 3]] as const) {
+      const all = Array.from({ length: W }, (_, rank) => Array.from(new sdd.data.ShardSampler(n, { rank, worldSize: W }).indices(0))).flat();
+      expect(all.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    }
+    expect(() => new sdd.data.ShardSampler(4, { rank: 3, worldSize: 3 })).toThrow('options.rank');
   });
 });
 
