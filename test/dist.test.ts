@@ -353,4 +353,27 @@ describe('sdd-torch train --nproc-per-node 2', () => {
     expect(resumed.stdout).toMatch(/epoch 2\/2 .* test top1/);
     expect(readFileSync(path.join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch)).toEqual([1, 2]);
   }, 300_000);
+
+  it('Ctrl-C to the launcher stops both ranks after the same step; rank 0 checkpoints; --resume finishes', async () => {
+    const config = path.join(configs, 'cifar100/sdd_kd/res32x4_res8x4.yaml');
+    const args = [cliJs, 'train', '--config', config, '--nproc-per-node', '2', '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=4',
+      '--set', 'DATASET.TEST.BATCH_SIZE=16', '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run-int', '--no-progress'];
+    const env = { ...process.env, MASTER_PORT: String(await freePort()) } as NodeJS.ProcessEnv;
+    for (const k of ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR']) delete env[k];
+    const child = spawn(process.execPath, args, { cwd: dir, env });
+    let stdout = '', stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    await new Promise<void>((resolve) => child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('run folder')) resolve(); }));
+    await new Promise((r) => setTimeout(r, 2500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+    expect(code, stdout + stderr).toBe(130);
+    expect(stderr).toContain('sdd-torch launch: SIGINT received, forwarding to 2 worker(s)');
+    expect(stdout.match(/stopped \((SIGINT|stop on another rank)\) at epoch 1, batch \d+/g)).toHaveLength(1); // rank 0 reports
+    expect(stderr).not.toContain('stopping the other');
+    expect(existsSync(path.join(dir, 'run-int', 'latest.safetensors'))).toBe(true);
+    const r = await run(process.execPath, [...args, '--resume'], { cwd: dir, env: { ...NO_RANK, MASTER_PORT: String(await freePort()) }, limitMs: 300_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/epoch 1\/1 .* test top1/);
+  }, 300_000);
 });
