@@ -86,6 +86,7 @@ program
   .option('--limit-batches <n>', 'at most n batches per epoch (smoke runs)')
   .option('--no-progress', 'no progress bar')
   .option('--nproc-per-node <n>', 'data-parallel over n processes on this machine (Gloo); see also `sdd-torch launch`')
+  .option('--sync-bn', "distributed runs: the student's BatchNorm uses the statistics of the whole global batch (SyncBatchNorm)")
   .action((opts) => guarded(async () => {
     const nproc = opts.nprocPerNode === undefined ? 1 : Number(opts.nprocPerNode);
     if (!Number.isInteger(nproc) || nproc < 1) throw new Error(`--nproc-per-node must be a positive integer (got ${JSON.stringify(opts.nprocPerNode)})`);

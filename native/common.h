@@ -85,6 +85,12 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
 #define SDD_EXPORT(exports, name, fn) \
   (exports).Set(name, Napi::Function::New<::sdd::Guarded<fn>>((exports).Env(), name))
 
+// dist.cc: BatchNorm in training with statistics over every rank of process group `group`
+// (torch.nn.SyncBatchNorm); the running statistics are updated in place as BatchNorm does.
+at::Tensor SyncBatchNormTrain(int group, const at::Tensor& x, const c10::optional<at::Tensor>& weight,
+                              const c10::optional<at::Tensor>& bias, const c10::optional<at::Tensor>& runningMean,
+                              const c10::optional<at::Tensor>& runningVar, double momentum, double eps);
+
 // Module parts (each file registers its own functions).
 void InitTensor(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);

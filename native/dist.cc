@@ -8,6 +8,8 @@
 // only the wait for completion runs on the libuv pool, so JS gets a promise and the thread stays free.
 #include "common.h"
 
+#include <torch/csrc/autograd/custom_function.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -450,6 +452,32 @@ Napi::Value DistGroupInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Differentiable sum over ranks, run synchronously on the calling thread (SyncBatchNorm needs the
+// result inside forward and backward). Its gradient is the sum over ranks of the gradients: each
+// rank's input feeds every rank's output.
+struct AllReduceSumFn : public torch::autograd::Function<AllReduceSumFn> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, int64_t groupId) {
+    ctx->saved_data["group"] = groupId;
+    return SumNow(static_cast<int>(groupId), x);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    return {SumNow(static_cast<int>(ctx->saved_data["group"].toInt()), grads[0]), at::Tensor()};
+  }
+  static at::Tensor SumNow(int groupId, const at::Tensor& x) {
+    std::shared_ptr<Group> g;
+    {
+      std::lock_guard<std::mutex> lock(groupsMutex);
+      auto it = groups.find(groupId);
+      TORCH_CHECK(it != groups.end(), "SyncBatchNorm: its process group was destroyed: convertSyncBatchNorm again with a live group");
+      g = it->second;
+    }
+    std::vector<at::Tensor> ts{x.detach().clone().contiguous()};
+    auto work = g->allreduce(ts, c10d::AllreduceOptions());
+    TORCH_CHECK(work->wait(g->timeout), "SyncBatchNorm: the statistics all-reduce timed out after ", g->timeout.count(), " ms");
+    return ts[0];
+  }
+};
+
 // Cleanup hook of an environment (main thread or worker): its groups go with it.
 void DestroyGroupsOf(void* env) {
   std::vector<std::shared_ptr<Group>> doomed;
@@ -484,6 +512,44 @@ Napi::Value DistBackends(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+#if defined(SDD_WITH_GLOO)
+at::Tensor SyncBatchNormTrain(int group, const at::Tensor& x, const c10::optional<at::Tensor>& weight,
+                              const c10::optional<at::Tensor>& bias, const c10::optional<at::Tensor>& runningMean,
+                              const c10::optional<at::Tensor>& runningVar, double momentum, double eps) {
+  TORCH_CHECK(x.dim() >= 2, "SyncBatchNorm: expected an input [N, C, ...], got ", x.dim(), "-D");
+  const int64_t C = x.size(1);
+  std::vector<int64_t> dims{0};
+  for (int64_t d = 2; d < x.dim(); d++) dims.push_back(d);
+  std::vector<int64_t> shape(x.dim(), 1);
+  shape[1] = C;
+  // local sums in float64 (E[x^2] - E[x]^2 loses digits in float32), then summed over the ranks
+  at::Tensor xd = x.to(at::kDouble);
+  at::Tensor count = at::full({1}, static_cast<double>(x.numel() / std::max<int64_t>(C, 1)), xd.options());
+  at::Tensor local = at::cat({xd.sum(dims), (xd * xd).sum(dims), count});
+  at::Tensor global = AllReduceSumFn::apply(local, static_cast<int64_t>(group));
+  const double n = global.select(0, 2 * C).item<double>();
+  TORCH_CHECK(n > 1, "SyncBatchNorm: expected more than 1 value per channel over all ranks, got ", n);
+  at::Tensor mean = global.narrow(0, 0, C) / n;
+  at::Tensor var = global.narrow(0, C, C) / n - mean * mean;
+  {
+    at::NoGradGuard ng;
+    if (runningMean && runningMean->defined()) runningMean->mul_(1 - momentum).add_(mean.detach().to(runningMean->scalar_type()), momentum);
+    if (runningVar && runningVar->defined())
+      runningVar->mul_(1 - momentum).add_((var.detach() * (n / (n - 1))).to(runningVar->scalar_type()), momentum);
+  }
+  at::Tensor invstd = (var + eps).rsqrt();
+  at::Tensor y = (x - mean.to(x.scalar_type()).view(shape)) * invstd.to(x.scalar_type()).view(shape);
+  if (weight && weight->defined()) y = y * weight->view(shape);
+  if (bias && bias->defined()) y = y + bias->view(shape);
+  return y;
+}
+#else
+at::Tensor SyncBatchNormTrain(int, const at::Tensor&, const c10::optional<at::Tensor>&, const c10::optional<at::Tensor>&,
+                              const c10::optional<at::Tensor>&, const c10::optional<at::Tensor>&, double, double) {
+  TORCH_CHECK(false, "SyncBatchNorm: this build of sdd-torch has no c10d/Gloo");
+}
+#endif
 
 void InitDist(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "distBackends", DistBackends);

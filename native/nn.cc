@@ -70,6 +70,7 @@ static at::Tensor Conv(const at::Tensor& x, const at::Tensor& w, const c10::opti
 struct BnArgs {
   c10::optional<at::Tensor> weight, bias, mean, var, tracked;
   double momentum, eps;
+  int syncGroup = 0;  // > 0: SyncBatchNorm over that process group (sdd.dist.convertSyncBatchNorm)
   bool training;
 };
 
@@ -80,9 +81,10 @@ static BnArgs ReadBn(const CI& info, size_t at, size_t settingsAt, size_t traini
   a.mean = ToOptionalTensor(info[at + 2], "running_mean");
   a.var = ToOptionalTensor(info[at + 3], "running_var");
   a.tracked = ToOptionalTensor(info[at + 4], "num_batches_tracked");
-  const double* s = Doubles(info[settingsAt], 2, "batch norm settings");
+  const double* s = Doubles(info[settingsAt], 3, "batch norm settings");
   a.momentum = s[0];
   a.eps = s[1];
+  a.syncGroup = static_cast<int>(s[2]);
   a.training = ToBool(info[trainingAt], "training");
   return a;
 }
@@ -101,6 +103,7 @@ static at::Tensor BatchNorm(const at::Tensor& x, const BnArgs& a) {
     if (std::isnan(momentum)) momentum = 1.0 / a.tracked->item<double>();
   }
   if (std::isnan(momentum)) momentum = 0.0;
+  if (a.training && a.syncGroup > 0) return SyncBatchNormTrain(a.syncGroup, x, a.weight, a.bias, a.mean, a.var, momentum, a.eps);
   bool useBatchStats = a.training || (!a.mean && !a.var);
   return at::batch_norm(x, a.weight, a.bias, a.mean, a.var, useBatchStats, momentum, a.eps,
                         at::globalContext().userEnabledCuDNN());

@@ -135,6 +135,27 @@ describe('dist: DistributedDataParallel', () => {
     // the student started from different weights per rank (seed 2 + rank): the broadcast made them one
   }, 60_000);
 
+  it('with BatchNorm converted to SyncBatchNorm, 3 ranks match one process on the whole batch (parameters and running statistics, |Δ| ≤ 1e-6)', async () => {
+    const one = await run(process.execPath, [path.join(fixtures, 'ddp-worker.mjs'), '5', '12', 'syncbn'], { env: NO_RANK });
+    expect(one.code, one.stderr).toBe(0);
+    const ref = JSON.parse(one.stdout.trim()).params as Record<string, number[]>;
+    expect(Object.keys(ref)).toEqual(expect.arrayContaining(['bn.weight', 'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked']));
+    const r = await launch(3, [path.join(fixtures, 'ddp-worker.mjs'), '5', '12', 'syncbn']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const o of r.json) {
+      for (const [k, v] of Object.entries(ref)) {
+        const d = o.params[k] as number[];
+        const maxDiff = Math.max(...v.map((x, i) => Math.abs(x - d[i]!)));
+        expect(maxDiff, `rank ${o.rank} ${k}`).toBeLessThanOrEqual(1e-6);
+      }
+    }
+    // per-rank BatchNorm (no conversion) would see only 4 images per step: its running mean differs
+    const perRank = await launch(3, [path.join(fixtures, 'ddp-worker.mjs'), '5', '12', 'bn-local']);
+    expect(perRank.code, perRank.stderr).toBe(0);
+    const rm = perRank.json[0].params['bn.running_mean'] as number[];
+    expect(Math.max(...ref['bn.running_mean']!.map((x, i) => Math.abs(x - rm[i]!)))).toBeGreaterThan(1e-4);
+  }, 90_000);
+
   it('a rank with a different model is named, and every rank exits non-zero', async () => {
     const r = await launch(2, [path.join(fixtures, 'ddp-worker.mjs'), '2', '12', 'mismatch']);
     expect(r.code).not.toBe(0);
@@ -329,11 +350,11 @@ describe('sdd-torch train --nproc-per-node 2', () => {
   });
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
-  it('runs a short SD-KD distillation on 2 ranks: rank 0 alone writes, metrics cover both shards', async () => {
+  it('runs a short SD-KD distillation on 2 ranks (SyncBatchNorm student): rank 0 alone writes, metrics cover both shards', async () => {
     const config = path.join(configs, 'cifar100/sdd_kd/res32x4_res8x4.yaml');
     expect(existsSync(config), `missing ${config}`).toBe(true);
     const r = await run(process.execPath, [cliJs, 'train', '--config', config, '--nproc-per-node', '2', '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=16',
-      '--set', 'DATASET.TEST.BATCH_SIZE=16', '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run', '--limit-batches', '2', '--no-progress'],
+      '--set', 'DATASET.TEST.BATCH_SIZE=16', '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run', '--limit-batches', '2', '--no-progress', '--sync-bn'],
     { cwd: dir, env: { ...NO_RANK, MASTER_PORT: String(await freePort()) }, limitMs: 300_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('| 2 ranks (gloo), 8 images per rank per step');

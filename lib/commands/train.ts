@@ -14,7 +14,7 @@ import type { BatchLike } from '../train/evaluate.js';
 import { ConfigError, loadConfig, parseScales, type ExperimentConfig } from '../config.js';
 import type { Device } from '../dtype.js';
 import { initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
-import { ddp as makeDdp, replicate } from '../dist/ddp.js';
+import { convertSyncBatchNorm, ddp as makeDdp, replicate } from '../dist/ddp.js';
 
 export interface TrainArgs {
   config?: string;
@@ -30,6 +30,7 @@ export interface TrainArgs {
   limitBatches?: string;
   workers?: string;
   progress?: boolean;
+  syncBn?: boolean;
 }
 
 const NUM_CLASSES: Record<string, number> = { cifar100: 100, cifar10: 10, cub200: 200, imagenet: 1000 };
@@ -138,6 +139,7 @@ async function trainRank(args: TrainArgs, cfg: ExperimentConfig, scales: number[
     ...(group ? { sampler: new data.ShardSampler(sets.test.length, { rank, worldSize: world }) } : {}) });
   if (cfg.SOLVER.TYPE !== 'SGD') throw new ConfigError(`SOLVER.TYPE ${cfg.SOLVER.TYPE} is not supported here (SGD)`);
   const optimizer = sgd(student.parameters(), { lr: cfg.SOLVER.LR, momentum: cfg.SOLVER.MOMENTUM, weightDecay: cfg.SOLVER.WEIGHT_DECAY });
+  if (group && args.syncBn) convertSyncBatchNorm(student, group);
   const ddp = group ? await makeDdp(student, { group }) : undefined;
   const distiller = distillers.create(name, { teacher, student, optimizer, ddp, ...settings });
   const limit = int('--limit-batches', args.limitBatches);

@@ -29,7 +29,7 @@ export interface BatchNormArgs { weight?: Tensor | null; bias?: Tensor | null; t
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormArgs = {}): Tensor {
   const h = (name: string, t: Tensor | null | undefined) => (t == null ? null : unwrapTensor(name, t));
   return fromHandle(native.nnBatchNorm(unwrapTensor('input', x), h('weight', opts.weight), h('bias', opts.bias), h('runningMean', runningMean),
-    h('runningVar', runningVar), null, Float64Array.from([opts.momentum ?? 0.1, opts.eps ?? 1e-5]), opts.training === undefined ? false : checkBoolean('training', opts.training)));
+    h('runningVar', runningVar), null, Float64Array.from([opts.momentum ?? 0.1, opts.eps ?? 1e-5, 0]), opts.training === undefined ? false : checkBoolean('training', opts.training)));
 }
 
 export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair; dilation?: IntPair; ceilMode?: boolean } = {}): Tensor {

@@ -251,7 +251,8 @@ class BatchNormBase extends Module {
     this.affine = o.affine === undefined ? true : checkBoolean('affine', o.affine);
     this.trackRunningStats = o.trackRunningStats === undefined ? true : checkBoolean('trackRunningStats', o.trackRunningStats);
     const momentum = o.momentum === undefined ? 0.1 : o.momentum === null ? Number.NaN : checkFinite('momentum', o.momentum);
-    this.#settings = Float64Array.from([momentum, o.eps === undefined ? 1e-5 : checkFinite('eps', o.eps)]);
+    // [momentum (NaN: cumulative average), eps, SyncBatchNorm process group id (0: none)]
+    this.#settings = Float64Array.from([momentum, o.eps === undefined ? 1e-5 : checkFinite('eps', o.eps), 0]);
     if (this.affine) {
       this.registerParameter('weight', emptyParameter([numFeatures], o.dtype, o.device));
       this.registerParameter('bias', emptyParameter([numFeatures], o.dtype, o.device));
@@ -307,6 +308,11 @@ class BatchNormBase extends Module {
   _settings(): Float64Array {
     return this.#settings;
   }
+
+  /** The process group whose ranks share the batch statistics in training (sdd.dist.convertSyncBatchNorm), or 0. */
+  get syncGroupId(): number { return this.#settings[2]!; }
+  /** @internal set by sdd.dist.convertSyncBatchNorm (0 turns it off) */
+  _setSyncGroup(id: number): void { this.#settings[2] = id; }
 
   protected checkInput(x: Tensor): void {}
 
