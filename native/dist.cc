@@ -10,6 +10,7 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -384,62 +385,201 @@ Napi::Value DistBarrier(const Napi::CallbackInfo& info) {
   return Queue(info.Env(), "barrier", {g->barrier()}, g->timeout);
 }
 
-// distAverageGradients(id, params[], bucketBytes) -> Promise<{ buckets, bytes }>: the data-parallel
-// gradient step. Gradients are packed into buckets of about bucketBytes (in parameter order), each
-// bucket is all-reduced as soon as it is packed, then divided by the world size and unpacked on the
-// pool thread. A parameter without a gradient contributes zeros (and gets a zero gradient), as
-// torch's DDP with find_unused_parameters does.
-Napi::Value DistAverageGradients(const Napi::CallbackInfo& info) {
-  auto g = GetGroup(info[0]);
-  std::vector<at::Tensor> params = ToTensorList(info[1], "parameters");
-  const int64_t bucketBytes = std::max<int64_t>(1, ToInt(info[2], "bucketBytes"));
-  struct Bucket { at::Tensor flat; std::vector<at::Tensor> grads; };
-  auto buckets = std::make_shared<std::vector<Bucket>>();
-  std::vector<WorkPtr> works;
-  int64_t total = 0;
-  std::vector<at::Tensor> pending;
-  int64_t pendingBytes = 0;
-  auto flush = [&]() {
-    if (pending.empty()) return;
-    std::vector<at::Tensor> flats;
-    for (auto& gr : pending) flats.push_back(gr.reshape({-1}));
-    Bucket b{at::cat(flats), pending};
-    std::vector<at::Tensor> ts{b.flat};
-    works.push_back(g->allreduce(ts, c10d::AllreduceOptions()));
-    buckets->push_back(std::move(b));
-    pending.clear();
-    pendingBytes = 0;
+// ------------------------------------------------------------------------------ data parallelism
+// The gradient exchange of DistributedDataParallel, overlapped with backward. Parameters go into
+// buckets of about bucketBytes in reverse registration order (backward produces the last layers'
+// gradients first). A hook on each parameter copies its gradient into its bucket's flat buffer as
+// soon as autograd computes it; the bucket's all-reduce starts (on Gloo's threads) the moment its
+// last gradient is in, while backward goes on with earlier layers. finish() starts the buckets
+// still incomplete (a parameter without a gradient this step contributes zeros, as torch's DDP with
+// find_unused_parameters does), waits for all of them on the libuv pool, divides by the world size
+// and writes the averages into the parameters' .grad.
+struct Ddp {
+  struct Bucket {
+    at::Tensor flat;
+    std::vector<size_t> params;   // indices into Ddp::params
+    std::vector<int64_t> offsets;
+    size_t ready = 0;
+    WorkPtr work;
   };
-  for (auto& p : params) {
-    if (!p.requires_grad()) continue;
-    at::Tensor& grad = p.mutable_grad();
-    if (!grad.defined()) grad = at::zeros_like(p);
-    CheckDense(info.Env(), grad, "gradient", *g);
-    // buckets hold one dtype and device
-    if (!pending.empty() && (pending[0].scalar_type() != grad.scalar_type() || pending[0].device() != grad.device())) flush();
-    pending.push_back(grad);
-    pendingBytes += grad.numel() * static_cast<int64_t>(grad.element_size());
-    total += grad.numel() * static_cast<int64_t>(grad.element_size());
-    if (pendingBytes >= bucketBytes) flush();
+  std::shared_ptr<Group> group;
+  std::vector<at::Tensor> params;
+  std::vector<std::pair<size_t, int64_t>> where;  // per param: bucket, offset
+  std::vector<std::vector<bool>> got;             // per bucket, per slot: gradient arrived this step
+  std::vector<Bucket> buckets;
+  std::vector<unsigned> hooks;
+  std::mutex mutex;
+  bool armed = false;
+  int64_t overlapped = 0;  // buckets started during the last backward
+
+  void Launch(Bucket& b) {
+    std::vector<at::Tensor> ts{b.flat};
+    b.work = group->allreduce(ts, c10d::AllreduceOptions());
   }
-  flush();
-  const int size = g->size;
-  const auto count = static_cast<double>(buckets->size());
-  return Queue(info.Env(), "averageGradients", std::move(works), g->timeout, [buckets, size]() {
-    for (auto& b : *buckets) {
+  // autograd hook: runs on the thread that runs backward
+  void OnGrad(size_t i, const at::Tensor& grad) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!armed) return;
+    auto [bi, off] = where[i];
+    Bucket& b = buckets[bi];
+    size_t slot = 0;
+    while (b.params[slot] != i) slot++;
+    if (got[bi][slot]) return;  // already in (a second backward before finish: ignored)
+    at::NoGradGuard ng;
+    b.flat.narrow(0, off, grad.numel()).copy_(grad.reshape({-1}));
+    got[bi][slot] = true;
+    if (++b.ready == b.params.size() && !b.work) {
+      Launch(b);
+      overlapped++;
+    }
+  }
+};
+
+std::mutex ddpMutex;
+std::map<int, std::shared_ptr<Ddp>> ddps;
+int nextDdpId = 1;
+
+std::shared_ptr<Ddp> GetDdp(const Napi::Value& v) {
+  int id = static_cast<int>(ToInt(v, "DistributedDataParallel"));
+  std::lock_guard<std::mutex> lock(ddpMutex);
+  auto it = ddps.find(id);
+  if (it == ddps.end()) throw Napi::Error::New(v.Env(), "DistributedDataParallel was disposed");
+  return it->second;
+}
+
+// distDdpCreate(groupId, params[], bucketBytes) -> id (registers the gradient hooks).
+Napi::Value DistDdpCreate(const Napi::CallbackInfo& info) {
+  auto g = GetGroup(info[0]);
+  std::vector<at::Tensor> all = ToTensorList(info[1], "parameters");
+  const int64_t bucketBytes = std::max<int64_t>(1, ToInt(info[2], "bucketBytes"));
+  auto d = std::make_shared<Ddp>();
+  d->group = g;
+  for (auto& p : all)
+    if (p.requires_grad()) d->params.push_back(p);
+  d->where.resize(d->params.size());
+  // reverse order; a bucket holds one dtype and device
+  Ddp::Bucket cur;
+  int64_t bytes = 0, numel = 0;
+  auto close = [&]() {
+    if (cur.params.empty()) return;
+    cur.flat = at::zeros({numel}, d->params[cur.params[0]].options().requires_grad(false));
+    d->got.emplace_back(cur.params.size(), false);
+    d->buckets.push_back(std::move(cur));
+    cur = Ddp::Bucket();
+    bytes = 0;
+    numel = 0;
+  };
+  for (size_t k = d->params.size(); k-- > 0;) {
+    const at::Tensor& p = d->params[k];
+    CheckDense(info.Env(), p, "parameter", *g);
+    if (!cur.params.empty()) {
+      const at::Tensor& first = d->params[cur.params[0]];
+      if (first.scalar_type() != p.scalar_type() || first.device() != p.device()) close();
+    }
+    d->where[k] = {d->buckets.size(), numel};
+    cur.params.push_back(k);
+    cur.offsets.push_back(numel);
+    numel += p.numel();
+    bytes += p.numel() * static_cast<int64_t>(p.element_size());
+    if (bytes >= bucketBytes) close();
+  }
+  close();
+  std::weak_ptr<Ddp> weak = d;
+  for (size_t i = 0; i < d->params.size(); i++) {
+    d->hooks.push_back(d->params[i].register_hook([weak, i](const at::Tensor& grad) {
+      if (auto dd = weak.lock()) dd->OnGrad(i, grad);
+    }));
+  }
+  int id;
+  {
+    std::lock_guard<std::mutex> lock(ddpMutex);
+    id = nextDdpId++;
+    ddps[id] = d;
+  }
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("id", id);
+  o.Set("buckets", static_cast<double>(d->buckets.size()));
+  return o;
+}
+
+// distDdpPrepare(id): the next backward's gradients start their buckets as they arrive.
+Napi::Value DistDdpPrepare(const Napi::CallbackInfo& info) {
+  auto d = GetDdp(info[0]);
+  std::lock_guard<std::mutex> lock(d->mutex);
+  TORCH_CHECK(std::none_of(d->buckets.begin(), d->buckets.end(), [](const Ddp::Bucket& b) { return b.work.defined(); }),
+              "DistributedDataParallel: the previous step's gradients were not averaged yet (await averageGradients() first)");
+  for (auto& g : d->got) std::fill(g.begin(), g.end(), false);
+  for (auto& b : d->buckets) b.ready = 0;
+  d->overlapped = 0;
+  d->armed = true;
+  return info.Env().Undefined();
+}
+
+// distDdpFinish(id) -> Promise<{ buckets, bytes, overlapped }>: see struct Ddp.
+Napi::Value DistDdpFinish(const Napi::CallbackInfo& info) {
+  auto d = GetDdp(info[0]);
+  std::vector<WorkPtr> works;
+  int64_t overlapped, total = 0;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    const bool wasArmed = d->armed;
+    d->armed = false;
+    at::NoGradGuard ng;
+    for (size_t bi = 0; bi < d->buckets.size(); bi++) {
+      auto& b = d->buckets[bi];
+      if (!b.work) {
+        for (size_t slot = 0; slot < b.params.size(); slot++) {
+          if (wasArmed && d->got[bi][slot]) continue;
+          // not seen by a hook (prepare() not called, or no gradient this step): take .grad as it is
+          at::Tensor& p = d->params[b.params[slot]];
+          const at::Tensor& grad = p.grad();
+          auto view = b.flat.narrow(0, b.offsets[slot], p.numel());
+          if (grad.defined()) view.copy_(grad.reshape({-1})); else view.zero_();
+        }
+        d->Launch(b);
+      }
+      works.push_back(b.work);
+      total += b.flat.numel() * static_cast<int64_t>(b.flat.element_size());
+    }
+    overlapped = wasArmed ? d->overlapped : 0;
+  }
+  const int size = d->group->size;
+  const double count = static_cast<double>(d->buckets.size());
+  return Queue(info.Env(), "averageGradients", std::move(works), d->group->timeout, [d, size]() {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    at::NoGradGuard ng;
+    for (auto& b : d->buckets) {
+      b.work.reset();
       b.flat.div_(size);
-      int64_t off = 0;
-      for (auto& gr : b.grads) {
-        gr.copy_(b.flat.narrow(0, off, gr.numel()).view_as(gr));
-        off += gr.numel();
+      for (size_t slot = 0; slot < b.params.size(); slot++) {
+        at::Tensor& p = d->params[b.params[slot]];
+        auto avg = b.flat.narrow(0, b.offsets[slot], p.numel()).view_as(p);
+        at::Tensor& grad = p.mutable_grad();
+        if (grad.defined()) grad.copy_(avg); else grad = avg.clone();
       }
     }
-  }, [count, total](Napi::Env env) {
+  }, [count, total, overlapped](Napi::Env env) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("buckets", count);
     o.Set("bytes", static_cast<double>(total));
+    o.Set("overlapped", static_cast<double>(overlapped));
     return o;
   });
+}
+
+// distDdpDispose(id): removes the hooks.
+Napi::Value DistDdpDispose(const Napi::CallbackInfo& info) {
+  int id = static_cast<int>(ToInt(info[0], "DistributedDataParallel"));
+  std::shared_ptr<Ddp> d;
+  {
+    std::lock_guard<std::mutex> lock(ddpMutex);
+    auto it = ddps.find(id);
+    if (it == ddps.end()) return info.Env().Undefined();
+    d = std::move(it->second);
+    ddps.erase(it);
+  }
+  for (size_t i = 0; i < d->params.size(); i++) d->params[i].remove_hook(d->hooks[i]);
+  return info.Env().Undefined();
 }
 
 // distGroupInfo(id) -> { rank, worldSize, backend }
@@ -561,7 +701,10 @@ void InitDist(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "distAllGather", DistAllGather);
   SDD_EXPORT(exports, "distReduceScatter", DistReduceScatter);
   SDD_EXPORT(exports, "distBarrier", DistBarrier);
-  SDD_EXPORT(exports, "distAverageGradients", DistAverageGradients);
+  SDD_EXPORT(exports, "distDdpCreate", DistDdpCreate);
+  SDD_EXPORT(exports, "distDdpPrepare", DistDdpPrepare);
+  SDD_EXPORT(exports, "distDdpFinish", DistDdpFinish);
+  SDD_EXPORT(exports, "distDdpDispose", DistDdpDispose);
   SDD_EXPORT(exports, "distGroupInfo", DistGroupInfo);
   // Groups own threads and sockets: end them with the main environment, before static destructors.
   napi_add_env_cleanup_hook(env, DestroyGroupsOf, static_cast<void*>(static_cast<napi_env>(env)));

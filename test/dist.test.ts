@@ -124,6 +124,7 @@ describe('dist: DistributedDataParallel', () => {
       expect(o.params).toEqual(ranks[0].params); // replicas stay bit-identical
       expect(o.sync.steps).toBe(5);
       expect(o.buckets).toBeGreaterThan(1); // the tiny bucket size splits the gradients
+      expect(o.sync.overlapped).toBe(5 * o.buckets); // every bucket's all-reduce started during backward
     }
     let maxDiff = 0;
     for (const [k, v] of Object.entries(single)) {
@@ -155,6 +156,18 @@ describe('dist: DistributedDataParallel', () => {
     const rm = perRank.json[0].params['bn.running_mean'] as number[];
     expect(Math.max(...ref['bn.running_mean']!.map((x, i) => Math.abs(x - rm[i]!)))).toBeGreaterThan(1e-4);
   }, 90_000);
+
+  it('a hand-written loop (backward, await averageGradients(), step) matches one process too', async () => {
+    const one = await run(process.execPath, [path.join(fixtures, 'ddp-worker.mjs'), '4', '12', 'manual'], { env: NO_RANK });
+    expect(one.code, one.stderr).toBe(0);
+    const ref = JSON.parse(one.stdout.trim()).params as Record<string, number[]>;
+    const r = await launch(2, [path.join(fixtures, 'ddp-worker.mjs'), '4', '12', 'manual']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const o of r.json) {
+      expect(o.sync.overlapped).toBe(0); // no beforeBackward(): everything exchanged after backward
+      for (const [k, v] of Object.entries(ref)) expect(Math.max(...v.map((x, i) => Math.abs(x - (o.params[k] as number[])[i]!))), k).toBeLessThanOrEqual(1e-6);
+    }
+  }, 60_000);
 
   it('a rank with a different model is named, and every rank exits non-zero', async () => {
     const r = await launch(2, [path.join(fixtures, 'ddp-worker.mjs'), '2', '12', 'mismatch']);

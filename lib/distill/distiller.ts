@@ -45,6 +45,8 @@ export interface DistillerOptions {
 
 /** What a distiller needs from data parallelism (sdd.dist.DistributedDataParallel is one). */
 export interface GradientSync {
+  /** called right before backward (lets the exchange overlap backward) */
+  beforeBackward?(): void;
   averageGradients(): Promise<unknown>;
 }
 
@@ -114,6 +116,7 @@ export abstract class Distiller {
       const names = Object.keys(terms);
       let total = terms[names[0]!]!;
       for (const n of names.slice(1)) total = total.add(terms[n]!);
+      this.ddp?.beforeBackward?.();
       total.backward();
       const accuracy = noGrad(() => studentOut.logits.argmax(1).eq(targets).float().mean().item() as number);
       const result: StepResult = {
