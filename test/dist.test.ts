@@ -357,6 +357,10 @@ describe('sdd-torch train --nproc-per-node 2', () => {
     mkdirSync(path.join(dir, 'data', 'cifar-100-binary'), { recursive: true });
     writeCifar100(path.join(dir, 'data', 'cifar-100-binary', 'train.bin'), 64, 1);
     writeCifar100(path.join(dir, 'data', 'cifar-100-binary', 'test.bin'), 32, 2);
+    // a longer epoch for the Ctrl-C test (128 steps of 4), so the interrupt lands inside it
+    mkdirSync(path.join(dir, 'data-long', 'cifar-100-binary'), { recursive: true });
+    writeCifar100(path.join(dir, 'data-long', 'cifar-100-binary', 'train.bin'), 512, 3);
+    writeCifar100(path.join(dir, 'data-long', 'cifar-100-binary', 'test.bin'), 32, 2);
     sdd.manualSeed(0);
     const teacher = sdd.models.create('resnet32x4_sdd', { numClasses: 100 });
     await sdd.save(teacher.stateDict(), path.join(dir, 'teacher.safetensors'));
@@ -391,7 +395,7 @@ describe('sdd-torch train --nproc-per-node 2', () => {
   it('Ctrl-C to the launcher stops both ranks after the same step; rank 0 checkpoints; --resume finishes', async () => {
     const config = path.join(configs, 'cifar100/sdd_kd/res32x4_res8x4.yaml');
     const args = [cliJs, 'train', '--config', config, '--nproc-per-node', '2', '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=4',
-      '--set', 'DATASET.TEST.BATCH_SIZE=16', '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run-int', '--no-progress'];
+      '--set', 'DATASET.TEST.BATCH_SIZE=16', '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data-long', '--out', 'run-int', '--no-progress'];
     const env = { ...process.env, MASTER_PORT: String(await freePort()) } as NodeJS.ProcessEnv;
     for (const k of ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR']) delete env[k];
     const child = spawn(process.execPath, args, { cwd: dir, env });
