@@ -280,6 +280,18 @@ describe('dist: bad input gets a clear error within the timeout', () => {
     expect(runs[0]!.ms).toBeLessThan(20_000);
   }, 60_000);
 
+  it('the launcher names a missing script and bad counts', async () => {
+    let r = await run(process.execPath, [cliJs, 'launch', '--nproc-per-node', '2', 'no-such-script.mjs'], { env: NO_RANK });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('launch: no-such-script.mjs does not exist');
+    r = await run(process.execPath, [cliJs, 'launch', '--nproc-per-node', '0', path.join(fixtures, 'fail-worker.mjs')], { env: NO_RANK });
+    expect(r.stderr).toContain('--nproc-per-node must be an integer >= 1 (got "0")');
+    r = await run(process.execPath, [cliJs, 'launch', '--nproc-per-node', '2', '--nnodes', '2', '--node-rank', '2', path.join(fixtures, 'fail-worker.mjs')], { env: NO_RANK });
+    expect(r.stderr).toContain('--node-rank 2 is out of range for --nnodes 2 (0..1)');
+    r = await run(process.execPath, [cliJs, 'train', '--nproc-per-node', 'two'], { env: NO_RANK });
+    expect(r.stderr).toContain('--nproc-per-node must be a positive integer (got "two")');
+  }, 60_000);
+
   it('a one-process group works in this process and is destroyed cleanly', async () => {
     const g = await sdd.dist.initProcessGroup({ rank: 0, worldSize: 1, masterPort: await freePort(), timeoutMs: 5000 });
     try {
