@@ -32,6 +32,7 @@ async function doctorCommand(opts: { json?: boolean }): Promise<void> {
     ['CUDA', report.libtorch.builtWithCuda
       ? `built with CUDA; available: ${report.cuda.available ? 'yes' : 'no'}; devices: ${report.cuda.deviceCount}`
       : 'CPU-only libtorch (no CUDA)'],
+    ['distributed', `gloo: ${report.dist.gloo ? 'yes' : 'no (apt-get install libgloo-dev, then npm rebuild)'}; nccl: ${report.dist.nccl ? 'yes' : 'no'}`],
     ['threads', `${report.threads.intraOp} intra-op (${report.threads.cpus} CPUs; ${report.threads.parallelBackend})`],
     ['binary', `${report.binary.file} (${report.binary.kind})`],
   ];

@@ -62,6 +62,8 @@ export interface DoctorReport {
   libtorch: { version: string; cmakeDir: string; libDir: string; foundVia: string; builtWithCuda: boolean };
   blas: { buildConfig: string; loaded: string[] };
   cuda: { available: boolean; deviceCount: number };
+  /** sdd.dist backends in this build */
+  dist: { gloo: boolean; nccl: boolean };
   threads: { intraOp: number; cpus: number; parallelBackend: string };
   binary: { file: string; kind: string };
 }
@@ -87,6 +89,7 @@ export function doctor(): DoctorReport {
     libtorch: { version: info.torchVersion, cmakeDir: info.torchCmakeDir, libDir: info.torchLibDir, foundVia, builtWithCuda: info.builtWithCuda },
     blas: { buildConfig: blasInfo ? `BLAS_INFO=${blasInfo}${lapackInfo ? `, LAPACK_INFO=${lapackInfo}` : ''}` : 'not reported', loaded: loadedBlas() },
     cuda: { available: native.cudaIsAvailable(), deviceCount: native.cudaDeviceCount() },
+    dist: (native as unknown as { distBackends(): { gloo: boolean; nccl: boolean } }).distBackends(),
     threads: { intraOp: native.getNumThreads(), cpus: os.availableParallelism(), parallelBackend: backend },
     binary: { file: b.file, kind: b.kind },
   };

@@ -118,7 +118,7 @@ describe('sdd-torch doctor', () => {
   it('reports versions, libtorch origin, BLAS, CUDA, threads and the binary', () => {
     const r = node([path.join(root, 'dist', 'cli.js'), 'doctor']);
     expect(r.status).toBe(0);
-    for (const key of ['sdd-torch', 'node', 'libtorch', 'libtorch from', 'BLAS (build)', 'BLAS (loaded)', 'CUDA', 'threads', 'binary']) {
+    for (const key of ['sdd-torch', 'node', 'libtorch', 'libtorch from', 'BLAS (build)', 'BLAS (loaded)', 'CUDA', 'distributed', 'threads', 'binary']) {
       expect(r.stdout).toMatch(new RegExp(`^${key.replace(/[()]/g, '\\$&')}\\s+\\S`, 'm'));
     }
     const j = node([path.join(root, 'dist', 'cli.js'), 'doctor', '--json']);
@@ -126,6 +126,7 @@ describe('sdd-torch doctor', () => {
     expect(report.libtorch.version).toMatch(/^\d+\.\d+/);
     expect(typeof report.cuda.available).toBe('boolean');
     expect(report.threads.intraOp).toBeGreaterThanOrEqual(1);
+    expect(report.dist).toEqual({ gloo: true, nccl: false }); // Debian's CPU libtorch + libgloo-dev
   });
 
   it('prints help', () => {
