@@ -14,6 +14,7 @@ import { invalidParameterError, checkInteger } from '../errors.js';
 import { evaluate, type BatchLike, type EvalResult } from './evaluate.js';
 import { createProgress } from './progress.js';
 import { tensor } from '../creation.js';
+import { DistributedSampler } from '../data/sampler.js';
 import { group as defaultGroup, isInitialized, type ProcessGroup } from '../dist/process-group.js';
 
 /** A loader the trainer can restart at any (epoch, batch): sdd.data.DataLoader is one. */
@@ -97,6 +98,11 @@ export class Trainer {
     if (this.group && !opts.distiller.ddp) {
       throw new Error(`Trainer: ${this.group.worldSize} ranks but the distiller has no options.ddp: the replicas would drift apart. ` +
         'Create the distiller with { ddp: await sdd.dist.ddp(student) } (or pass group: null to train each rank alone)');
+    }
+    const sampler = (opts.train as { sampler?: unknown }).sampler;
+    if (this.group && this.isMain && sampler !== undefined && !(sampler instanceof DistributedSampler)) {
+      process.emitWarning(`Trainer: ${this.group.worldSize} ranks but the training loader's sampler is a ${(sampler as object).constructor?.name ?? typeof sampler}: ` +
+        'every rank may be training on the same images. Give the DataLoader a sdd.data.DistributedSampler.', 'SddTorchWarning');
     }
     this.baseLrs = opts.distiller.optimizer.paramGroups.map((g) => g.options.lr);
   }
