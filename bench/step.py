@@ -118,4 +118,5 @@ def main():
         print(json.dumps({'method': method, 'ms': ms, 'parts': {k: v * 1000 / iters for k, v in parts.items()}}), flush=True)
 
 
-main()
+if __name__ == '__main__':
+    main()

@@ -2,8 +2,10 @@
 // (resnet20 teacher, frozen -> resnet8 student, global batch 64, synthetic 3x32x32 images) run as
 //   1 process x 2 threads (batch 64), and
 //   2 processes x 1 thread (sdd-torch launch, batch 32 each, gradients averaged by sdd.dist.ddp).
-// Prints a Markdown table: images/s, ms per step, and the time each step spent in the gradient
-// exchange. Options: --steps <n> (default 30, after 5 warm-up steps), --json <file>
+// and the same two configurations in PyTorch (bench/dist_step.py: torch DDP on Gloo, mdistiller's
+// ResNets with the authors' SPP head) when Debian's python3-torch is there. Prints a Markdown table:
+// images/s, ms per step, and (ours) the wait for the gradient exchange after backward.
+// Options: --steps <n> (default 30, after 5 warm-up steps), --json <file>
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +25,9 @@ if (process.argv.includes('--worker')) {
   const rank = group?.rank ?? 0, world = group?.worldSize ?? 1;
   sdd.setNumThreads(Number(process.env.SDD_TORCH_THREADS ?? 1));
   sdd.manualSeed(0);
-  const teacher = sdd.models.create('resnet20', { numClasses: 10 }).freeze();
+  // a plain eval teacher, like the Python twin's (freeze() would fold BatchNorm and be faster)
+  const teacher = sdd.models.create('resnet20', { numClasses: 10 });
+  teacher.eval();
   const student = sdd.models.create('resnet8', { numClasses: 10 });
   if (group) await sdd.dist.replicate(teacher, { what: 'teacher' });
   const ddp = group ? await sdd.dist.ddp(student) : undefined;
@@ -40,13 +44,13 @@ if (process.argv.includes('--worker')) {
   const ms = (performance.now() - t0) / steps;
   const exchangeMs = ddp ? (ddp.totals.ms - before.ms) / (ddp.totals.steps - before.steps) : 0;
   if (group) await group.barrier();
-  if (rank === 0) console.log(JSON.stringify({ world, threads: sdd.getNumThreads(), msPerStep: ms, imagesPerSecond: GLOBAL_BATCH / (ms / 1000), exchangeMs, bytes: ddp?.last?.bytes ?? 0, buckets: ddp?.last?.buckets ?? 0 }));
+  if (rank === 0) console.log(JSON.stringify({ world, threads: sdd.getNumThreads(), msPerStep: ms, imagesPerSecond: GLOBAL_BATCH / (ms / 1000), exchangeMs, bytes: ddp?.last?.bytes ?? 0, buckets: ddp?.last?.buckets ?? 0, overlapped: ddp?.last?.overlapped ?? 0 }));
   group?.destroy();
 } else {
   const env = { ...process.env };
   for (const k of ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT']) delete env[k];
-  const runJson = (args, extra) => {
-    const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...env, ...extra } });
+  const runJson = (args, extra, exe = process.execPath) => {
+    const r = spawnSync(exe, args, { cwd: root, encoding: 'utf8', env: { ...env, ...extra } });
     if (r.status !== 0) { console.error(r.stdout + r.stderr); process.exit(1); }
     return JSON.parse(r.stdout.trim().split('\n').map((l) => l.replace(/^\[rank \d+\] /, '')).find((l) => l.startsWith('{')));
   };
@@ -54,16 +58,34 @@ if (process.argv.includes('--worker')) {
   const single = runJson([here, '--worker', '--steps', String(steps)], { SDD_TORCH_THREADS: '2' });
   const port = String(29500 + Math.floor(Math.random() * 2000));
   const two = runJson([path.join(root, 'dist', 'cli.js'), 'launch', '--nproc-per-node', '2', '--threads-per-worker', '1', '--master-port', port, here, '--worker', '--steps', String(steps)], {});
+  const python = '/usr/bin/python3';
+  const hasTorch = spawnSync(python, ['-c', 'import torch.distributed as d; assert d.is_gloo_available()']).status === 0;
   const rows = [
-    ['1 process x 2 threads', single],
-    ['2 processes x 1 thread (Gloo)', two],
+    ['sdd-torch, 1 process x 2 threads', single],
+    ['sdd-torch, 2 processes x 1 thread (Gloo)', two],
   ];
-  console.log('| configuration | images/s | ms per step | gradient exchange per step |');
+  let pySingle, pyTwo;
+  if (hasTorch) {
+    pySingle = runJson([path.join(root, 'bench', 'dist_step.py'), String(steps)], { SDD_TORCH_THREADS: '2' }, python);
+    const port2 = String(29500 + Math.floor(Math.random() * 2000));
+    pyTwo = runJson([path.join(root, 'dist', 'cli.js'), 'launch', '--nproc-per-node', '2', '--threads-per-worker', '1', '--master-port', port2, python, path.join(root, 'bench', 'dist_step.py'), String(steps)], {});
+    rows.push(['PyTorch, 1 process x 2 threads', pySingle], ['PyTorch DDP, 2 processes x 1 thread (Gloo)', pyTwo]);
+  } else {
+    console.error('bench:dist: no python3-torch with Gloo at /usr/bin/python3: PyTorch rows left out');
+  }
+  console.log('| configuration | images/s | ms per step | gradient exchange: wait after backward |');
   console.log('|---|---:|---:|---:|');
   for (const [name, r] of rows) {
-    console.log(`| ${name} | ${r.imagesPerSecond.toFixed(0)} | ${r.msPerStep.toFixed(1)} | ${r.world > 1 ? `${r.exchangeMs.toFixed(2)} ms (${(100 * r.exchangeMs / r.msPerStep).toFixed(1)} %), ${(r.bytes / 1024).toFixed(0)} KiB in ${r.buckets} bucket(s)` : '-'} |`);
+    const ex = r.world === 1 ? '-'
+      : r.exchangeMs === undefined ? "inside backward (torch's Reducer), not measured separately"
+        : `${r.exchangeMs.toFixed(2)} ms (${(100 * r.exchangeMs / r.msPerStep).toFixed(1)} %), ${(r.bytes / 1024).toFixed(0)} KiB in ${r.buckets} bucket(s), ${r.overlapped} started during backward`;
+    console.log(`| ${name} | ${r.imagesPerSecond.toFixed(0)} | ${r.msPerStep.toFixed(1)} | ${ex} |`);
   }
-  console.log(`\n2 processes / 1 process throughput: ${(two.imagesPerSecond / single.imagesPerSecond).toFixed(2)}x`);
+  console.log(`\nsdd-torch: 2 processes / 1 process throughput ${(two.imagesPerSecond / single.imagesPerSecond).toFixed(2)}x`);
+  if (hasTorch) {
+    console.log(`PyTorch: 2 processes / 1 process throughput ${(pyTwo.imagesPerSecond / pySingle.imagesPerSecond).toFixed(2)}x`);
+    console.log(`sdd-torch / PyTorch step time: 1 process ${(single.msPerStep / pySingle.msPerStep).toFixed(2)}x, 2 processes ${(two.msPerStep / pyTwo.msPerStep).toFixed(2)}x`);
+  }
   const out = arg('json', undefined);
-  if (out) writeFileSync(out, `${JSON.stringify({ steps, globalBatch: GLOBAL_BATCH, single, two }, null, 2)}\n`);
+  if (out) writeFileSync(out, `${JSON.stringify({ steps, globalBatch: GLOBAL_BATCH, single, two, pySingle, pyTwo }, null, 2)}\n`);
 }
