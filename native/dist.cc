@@ -88,13 +88,18 @@ std::mutex groupsMutex;
 std::map<int, std::shared_ptr<Group>> groups;
 int nextGroupId = 1;
 
-std::shared_ptr<Group> GetGroup(const Napi::Value& v) {
-  int id = static_cast<int>(ToInt(v, "process group"));
+// The live group with this id, or null.
+std::shared_ptr<Group> FindGroup(int id) {
   std::lock_guard<std::mutex> lock(groupsMutex);
   auto it = groups.find(id);
-  if (it == groups.end())
+  return it == groups.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Group> GetGroup(const Napi::Value& v) {
+  auto g = FindGroup(static_cast<int>(ToInt(v, "process group")));
+  if (!g)
     throw Napi::Error::New(v.Env(), "the process group was destroyed (destroyProcessGroup) or never initialised: call dist.initProcessGroup() first");
-  return it->second;
+  return g;
 }
 
 c10d::ReduceOp ToReduceOp(const Napi::Value& v) {
@@ -302,12 +307,12 @@ Napi::Value DistDestroy(const Napi::CallbackInfo& info) {
 }
 
 // ------------------------------------------------------------------------------ collectives
-// distAllReduce(id, tensor, op, average) -> Promise<void>: in place.
+// distAllReduce(id, tensor, op) -> Promise<void>: in place; 'avg' is a sum divided by the world size.
 Napi::Value DistAllReduce(const Napi::CallbackInfo& info) {
   auto g = GetGroup(info[0]);
   at::Tensor t = Unwrap(info[1]);
   CheckDense(info.Env(), t, "allReduce", *g);
-  const bool average = ToBool(info[3], "average");
+  const bool average = ToString(info[2], "reduce op") == "avg";
   c10d::AllreduceOptions o;
   o.reduceOp = average ? c10d::ReduceOp(c10d::ReduceOp::SUM) : ToReduceOp(info[2]);
   std::vector<at::Tensor> ts{t};
@@ -398,14 +403,14 @@ struct Ddp {
   struct Bucket {
     at::Tensor flat;
     std::vector<size_t> params;   // indices into Ddp::params
-    std::vector<int64_t> offsets;
+    std::vector<int64_t> offsets;  // per slot: where its gradient starts in flat
+    std::vector<bool> got;         // per slot: gradient arrived this step
     size_t ready = 0;
     WorkPtr work;
   };
   std::shared_ptr<Group> group;
   std::vector<at::Tensor> params;
-  std::vector<std::pair<size_t, int64_t>> where;  // per param: bucket, offset
-  std::vector<std::vector<bool>> got;             // per bucket, per slot: gradient arrived this step
+  std::vector<std::pair<size_t, size_t>> where;  // per param: bucket, slot
   std::vector<Bucket> buckets;
   std::vector<unsigned> hooks;
   std::mutex mutex;
@@ -420,14 +425,12 @@ struct Ddp {
   void OnGrad(size_t i, const at::Tensor& grad) {
     std::lock_guard<std::mutex> lock(mutex);
     if (!armed) return;
-    auto [bi, off] = where[i];
+    auto [bi, slot] = where[i];
     Bucket& b = buckets[bi];
-    size_t slot = 0;
-    while (b.params[slot] != i) slot++;
-    if (got[bi][slot]) return;  // already in (a second backward before finish: ignored)
+    if (b.got[slot]) return;  // already in (a second backward before finish: ignored)
     at::NoGradGuard ng;
-    b.flat.narrow(0, off, grad.numel()).copy_(grad.reshape({-1}));
-    got[bi][slot] = true;
+    b.flat.narrow(0, b.offsets[slot], grad.numel()).copy_(grad.reshape({-1}));
+    b.got[slot] = true;
     if (++b.ready == b.params.size() && !b.work) {
       Launch(b);
       overlapped++;
@@ -459,14 +462,13 @@ Napi::Value DistDdpCreate(const Napi::CallbackInfo& info) {
   d->where.resize(d->params.size());
   // reverse order; a bucket holds one dtype and device
   Ddp::Bucket cur;
-  int64_t bytes = 0, numel = 0;
+  int64_t numel = 0;
   auto close = [&]() {
     if (cur.params.empty()) return;
     cur.flat = at::zeros({numel}, d->params[cur.params[0]].options().requires_grad(false));
-    d->got.emplace_back(cur.params.size(), false);
+    cur.got.assign(cur.params.size(), false);
     d->buckets.push_back(std::move(cur));
     cur = Ddp::Bucket();
-    bytes = 0;
     numel = 0;
   };
   for (size_t k = d->params.size(); k-- > 0;) {
@@ -476,12 +478,11 @@ Napi::Value DistDdpCreate(const Napi::CallbackInfo& info) {
       const at::Tensor& first = d->params[cur.params[0]];
       if (first.scalar_type() != p.scalar_type() || first.device() != p.device()) close();
     }
-    d->where[k] = {d->buckets.size(), numel};
+    d->where[k] = {d->buckets.size(), cur.params.size()};
     cur.params.push_back(k);
     cur.offsets.push_back(numel);
     numel += p.numel();
-    bytes += p.numel() * static_cast<int64_t>(p.element_size());
-    if (bytes >= bucketBytes) close();
+    if (numel * static_cast<int64_t>(p.element_size()) >= bucketBytes) close();  // one dtype per bucket
   }
   close();
   std::weak_ptr<Ddp> weak = d;
@@ -508,8 +509,10 @@ Napi::Value DistDdpPrepare(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(d->mutex);
   TORCH_CHECK(std::none_of(d->buckets.begin(), d->buckets.end(), [](const Ddp::Bucket& b) { return b.work.defined(); }),
               "DistributedDataParallel: the previous step's gradients were not averaged yet (await averageGradients() first)");
-  for (auto& g : d->got) std::fill(g.begin(), g.end(), false);
-  for (auto& b : d->buckets) b.ready = 0;
+  for (auto& b : d->buckets) {
+    std::fill(b.got.begin(), b.got.end(), false);
+    b.ready = 0;
+  }
   d->overlapped = 0;
   d->armed = true;
   return info.Env().Undefined();
@@ -525,11 +528,10 @@ Napi::Value DistDdpFinish(const Napi::CallbackInfo& info) {
     const bool wasArmed = d->armed;
     d->armed = false;
     at::NoGradGuard ng;
-    for (size_t bi = 0; bi < d->buckets.size(); bi++) {
-      auto& b = d->buckets[bi];
+    for (auto& b : d->buckets) {
       if (!b.work) {
         for (size_t slot = 0; slot < b.params.size(); slot++) {
-          if (wasArmed && d->got[bi][slot]) continue;
+          if (wasArmed && b.got[slot]) continue;
           // not seen by a hook (prepare() not called, or no gradient this step): take .grad as it is
           at::Tensor& p = d->params[b.params[slot]];
           const at::Tensor& grad = p.grad();
@@ -582,16 +584,6 @@ Napi::Value DistDdpDispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// distGroupInfo(id) -> { rank, worldSize, backend }
-Napi::Value DistGroupInfo(const Napi::CallbackInfo& info) {
-  auto g = GetGroup(info[0]);
-  Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("rank", g->rank);
-  o.Set("worldSize", g->size);
-  o.Set("backend", g->backend);
-  return o;
-}
-
 // Differentiable sum over ranks, run synchronously on the calling thread (SyncBatchNorm needs the
 // result inside forward and backward). Its gradient is the sum over ranks of the gradients: each
 // rank's input feeds every rank's output.
@@ -604,13 +596,8 @@ struct AllReduceSumFn : public torch::autograd::Function<AllReduceSumFn> {
     return {SumNow(static_cast<int>(ctx->saved_data["group"].toInt()), grads[0]), at::Tensor()};
   }
   static at::Tensor SumNow(int groupId, const at::Tensor& x) {
-    std::shared_ptr<Group> g;
-    {
-      std::lock_guard<std::mutex> lock(groupsMutex);
-      auto it = groups.find(groupId);
-      TORCH_CHECK(it != groups.end(), "SyncBatchNorm: its process group was destroyed: convertSyncBatchNorm again with a live group");
-      g = it->second;
-    }
+    auto g = FindGroup(groupId);
+    TORCH_CHECK(g, "SyncBatchNorm: its process group was destroyed: convertSyncBatchNorm again with a live group");
     std::vector<at::Tensor> ts{x.detach().clone().contiguous()};
     auto work = g->allreduce(ts, c10d::AllreduceOptions());
     TORCH_CHECK(work->wait(g->timeout), "SyncBatchNorm: the statistics all-reduce timed out after ", g->timeout.count(), " ms");
@@ -705,7 +692,6 @@ void InitDist(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "distDdpPrepare", DistDdpPrepare);
   SDD_EXPORT(exports, "distDdpFinish", DistDdpFinish);
   SDD_EXPORT(exports, "distDdpDispose", DistDdpDispose);
-  SDD_EXPORT(exports, "distGroupInfo", DistGroupInfo);
   // Groups own threads and sockets: end them with the main environment, before static destructors.
   napi_add_env_cleanup_hook(env, DestroyGroupsOf, static_cast<void*>(static_cast<napi_env>(env)));
 #endif

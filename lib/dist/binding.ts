@@ -17,7 +17,7 @@ declare module '../native.js' {
     distBackends(): { gloo: boolean; nccl: boolean };
     distInit?(o: NativeInitOptions): Promise<number>;
     distDestroy?(id: number): void;
-    distAllReduce?(id: number, t: Handle, op: string, average: boolean): Promise<void>;
+    distAllReduce?(id: number, t: Handle, op: string): Promise<void>;
     distBroadcast?(id: number, ts: Handle[], src: number): Promise<void>;
     distAllGather?(id: number, t: Handle): Promise<Handle[]>;
     distReduceScatter?(id: number, out: Handle, inputs: Handle[], op: string): Promise<void>;
@@ -26,6 +26,5 @@ declare module '../native.js' {
     distDdpPrepare?(id: number): void;
     distDdpFinish?(id: number): Promise<{ buckets: number; bytes: number; overlapped: number }>;
     distDdpDispose?(id: number): void;
-    distGroupInfo?(id: number): { rank: number; worldSize: number; backend: string };
   }
 }

@@ -91,7 +91,7 @@ export class ProcessGroup {
     this.#check('allReduce');
     this.#tensor('allReduce', t);
     if (!REDUCE_OPS.includes(op)) throw invalidParameterError('allReduce: op', `one of ${REDUCE_OPS.join(', ')}`, op);
-    await native.distAllReduce!(this.id, t.handle, op === 'avg' ? 'sum' : op, op === 'avg');
+    await native.distAllReduce!(this.id, t.handle, op);
     return t;
   }
 

@@ -232,7 +232,7 @@ export class Trainer {
           o.onStep?.({ ...r, epoch, batch: this.#position.batch - 1, lr, imagesPerSecond: ips });
           if (o.checkpointEvery && this.#position.batch % o.checkpointEvery === 0 && writes) this.saveCheckpoint(this.#ckpt('latest')!);
           // every rank stops after the same step (a rank that stopped alone would leave the others waiting)
-          if (g) stop = (await allMax(g, stop ? 1 : 0)) > 0 ? stop ?? 'stop on another rank' : null;
+          if (g) stop = (await allReduceNumbers(g, 'max', [stop ? 1 : 0]))[0]! > 0 ? stop ?? 'stop on another rank' : null;
           if (stop) break;
           // let timers, signals and finalizers run between steps
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -249,9 +249,11 @@ export class Trainer {
         if (g) {
           // sums over ranks: each rank trained (and evaluated) its own shard
           const t = test ?? { top1: 0, top5: 0, loss: 0, count: 0 };
-          const [l, a, n, s2, c1, c5, cl, cn, sec] = await allSum(g, [lossSum, accSum, steps, seen, t.top1 * t.count, t.top5 * t.count, t.loss * t.count, t.count, seconds]);
+          const terms = Object.keys(termSums); // the same names in the same order on every rank
+          const [l, a, n, s2, c1, c5, cl, cn, sec, ...ts] = await allReduceNumbers(g, 'sum',
+            [lossSum, accSum, steps, seen, t.top1 * t.count, t.top5 * t.count, t.loss * t.count, t.count, seconds, ...terms.map((k) => termSums[k]!)]);
           lossSum = l!; accSum = a!; steps = n!; seen = s2!; seconds = sec! / g.worldSize;
-          for (const k of Object.keys(termSums)) termSums[k] = (await allSum(g, [termSums[k]!]))[0]!;
+          terms.forEach((k, i) => { termSums[k] = ts[i]!; });
           if (test) test = { top1: cn ? c1! / cn : 0, top5: cn ? c5! / cn : 0, loss: cn ? cl! / cn : 0, count: cn! };
         }
         const isBest = test !== undefined && test.top1 > this.#best.top1;
@@ -282,22 +284,12 @@ export class Trainer {
   }
 }
 
-/** Element-wise sums over the ranks of a few numbers (float64). */
-async function allSum(g: ProcessGroup, values: number[]): Promise<number[]> {
+/** A few numbers reduced element-wise over the ranks (float64). */
+async function allReduceNumbers(g: ProcessGroup, op: 'sum' | 'max', values: number[]): Promise<number[]> {
   const t = tensor(values, { dtype: 'float64' });
   try {
-    await g.allReduce(t, 'sum');
+    await g.allReduce(t, op);
     return Array.from(t.toTypedArray() as Float64Array);
-  } finally {
-    t.dispose();
-  }
-}
-
-async function allMax(g: ProcessGroup, v: number): Promise<number> {
-  const t = tensor([v], { dtype: 'float64' });
-  try {
-    await g.allReduce(t, 'max');
-    return (t.toTypedArray() as Float64Array)[0]!;
   } finally {
     t.dispose();
   }
