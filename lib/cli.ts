@@ -74,6 +74,7 @@ program
   .command('train')
   .description("distil a student from a teacher with one of the authors' YAML configs")
   .option('--config <yaml>', 'a reference config (EXPERIMENT/DATASET/DISTILLER/SOLVER/LOG/KD/DKD sections)')
+  .option('--preset [name]', "one of the authors' configs shipped with the package, e.g. cifar100/sdd_kd/res32x4_res8x4 (without a name: list them)")
   .option('--set <KEY=VALUE>', 'override a config key, e.g. SOLVER.LR=0.01 (repeatable)', collect, [])
   .option('--M <scales>', "SDD scales, e.g. 1,2,4 or '[1,2,4]' (default 1,2,4)")
   .option('--warmup <epochs>', 'loss warm-up epochs of the DKD family (default DKD.WARMUP, 20)')
@@ -89,6 +90,11 @@ program
   .option('--nproc-per-node <n>', 'data-parallel over n processes on this machine (Gloo); see also `sdd-torch launch`')
   .option('--sync-bn', "distributed runs: the student's BatchNorm uses the statistics of the whole global batch (SyncBatchNorm)")
   .action((opts) => guarded(async () => {
+    if (opts.preset === true) {
+      const { printPresets } = await import('./commands/train.js');
+      printPresets();
+      return;
+    }
     const nproc = opts.nprocPerNode === undefined ? 1 : Number(opts.nprocPerNode);
     if (!Number.isInteger(nproc) || nproc < 1) throw new Error(`--nproc-per-node must be a positive integer (got ${JSON.stringify(opts.nprocPerNode)})`);
     if (nproc > 1 && process.env.RANK === undefined) {

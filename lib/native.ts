@@ -1,8 +1,10 @@
 // The only file that touches the compiled addon: finds it, loads it and types its surface.
 import { createRequire } from 'node:module';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Plain JS shared with the install and prebuild scripts (it ships in the package beside dist/).
+import { describeNeeds, installHint, listPrebuilds, missingLibraries, orderPrebuilds, platformDir, type PrebuildMeta } from '../scripts/prebuilds.mjs';
 
 /** An opaque native tensor handle (a Napi::External owning an at::Tensor). */
 export type Handle = { readonly __brand: 'sdd-torch.Handle' };
@@ -102,7 +104,7 @@ export interface NativeBinding {
   isInferenceMode(): boolean;
   withGradMode<T>(mode: 0 | 1 | 2, fn: () => T): T;
   // runtime
-  buildInfo(): { torchVersion: string; torchLibDir: string; torchCmakeDir: string; builtWithCuda: boolean; parallelInfo: string; config: string };
+  buildInfo(): { torchVersion: string; torchLibDir: string; torchCmakeDir: string; builtWithCuda: boolean; cudaVersion: string | null; cxx11Abi: boolean; parallelInfo: string; config: string };
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
@@ -120,25 +122,12 @@ export interface NativeBinding {
 /** The package root (lib/ and dist/ both sit one level below it). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function prebuildCandidates(): string[] {
-  const dir = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.node'))
-    .sort((a, b) => Number(b.includes('napi')) - Number(a.includes('napi')))
-    .map((f) => path.join(dir, f));
-}
-
-function mtime(file: string): number {
-  try { return statSync(file).mtimeMs; } catch { return 0; }
-}
-
 function expectedLibtorch(): string {
   try {
     const info = JSON.parse(readFileSync(path.join(packageRoot, 'build', 'libtorch.json'), 'utf8'));
     return `${info.dir} (found via ${info.source})`;
   } catch {
-    return 'the libtorch the binary was built against (Debian libtorch-dev 1.13 for the published prebuilds)';
+    return 'the libtorch the binary was built against';
   }
 }
 
@@ -147,40 +136,41 @@ export interface LoadedBinary { binding: NativeBinding; file: string; kind: 'pre
 function load(): LoadedBinary {
   const require = createRequire(import.meta.url);
   const tried: string[] = [];
-  const candidates: { file: string; kind: LoadedBinary['kind'] }[] = [];
+  const candidates: { file: string; kind: LoadedBinary['kind']; meta?: PrebuildMeta | null }[] = [];
   if (process.env.SDD_TORCH_BINARY) candidates.push({ file: process.env.SDD_TORCH_BINARY, kind: 'SDD_TORCH_BINARY' });
-  const prebuilds = prebuildCandidates().map((file) => ({ file, kind: 'prebuild' as const }));
-  let local: string | undefined;
+  // A local build (build/Release) exists only where this package was compiled (a source install or a
+  // development checkout, where `npm run prebuild` refreshes it too): it was made for this machine.
   try {
-    // node-gyp-build finds the local build (build/Release) for this platform/ABI.
     const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
     const found = nodeGypBuild.path(packageRoot);
-    if (!found.includes(`${path.sep}prebuilds${path.sep}`)) local = found;
+    if (!found.includes(`${path.sep}prebuilds${path.sep}`)) candidates.push({ file: found, kind: 'local build' });
   } catch {
     /* no local build */
   }
-  const localCand = local ? [{ file: local, kind: 'local build' as const }] : [];
-  // Prebuilds first; a local build that is newer than the prebuild wins (a developer rebuilt).
-  const localNewer = local && prebuilds.length > 0 && mtime(local) > mtime(prebuilds[0]!.file);
-  candidates.push(...(localNewer ? [...localCand, ...prebuilds] : [...prebuilds, ...localCand]));
+  // Prebuilds whose libtorch libraries are present first (scripts/prebuilds.mjs reads their tags).
+  const prebuilds = orderPrebuilds(listPrebuilds(packageRoot));
+  candidates.push(...prebuilds.map((p) => ({ file: p.file, kind: 'prebuild' as const, meta: p.meta })));
   for (const c of candidates) {
     try {
       return { binding: require(c.file) as NativeBinding, file: c.file, kind: c.kind };
     } catch (e) {
-      tried.push(`  - ${c.file} (${c.kind}): ${(e as Error).message.split('\n')[0]}`);
+      const needs = c.kind === 'prebuild' ? ` [needs ${describeNeeds(c.meta ?? null)}${missingLibraries(c.meta ?? null).length ? `; not found here: ${missingLibraries(c.meta ?? null).join(', ')}` : ''}]` : '';
+      tried.push(`  - ${c.file} (${c.kind})${needs}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
   if (candidates.length === 0) {
-    tried.push(`  - ${path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`)}/*.node: none`);
+    tried.push(`  - ${path.join(packageRoot, 'prebuilds', platformDir)}/*.node: none`);
     tried.push(`  - ${path.join(packageRoot, 'build', 'Release')}/*.node: none`);
   }
+  const hints = prebuilds.filter((p) => p.meta).flatMap((p) => [`  - to use ${path.basename(p.file)} (${describeNeeds(p.meta)}):`, ...installHint(p.meta).map((l) => `    ${l.trim()}`)]);
   throw new Error([
     `sdd-torch: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}, N-API ${process.versions.napi}).`,
     'Tried:', ...tried,
     `Expected libtorch: ${expectedLibtorch()}.`,
     'What to do:',
-    '  - build it: `npm rebuild sdd-torch` (or `npm run build:native` inside the package); it finds libtorch',
-    '    through LIBTORCH/Torch_DIR, the Python torch on PATH, or the system (apt-get install libtorch-dev)',
+    ...hints,
+    '  - build it for the libtorch you have: `npm rebuild sdd-torch` (or `npm run build:native` inside the package); it',
+    '    finds libtorch through LIBTORCH/Torch_DIR, the Python torch on PATH, or the system (apt-get install libtorch-dev)',
     '  - if the error above is "cannot open shared object file", the libtorch the binary was built against',
     '    is gone or moved: reinstall it or rebuild',
     '  - run `npx sdd-torch doctor` once it loads to see what it found',

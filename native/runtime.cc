@@ -31,6 +31,13 @@ static Napi::Value BuildInfo(const CI& info) {
 #else
   out.Set("builtWithCuda", false);
 #endif
+#ifdef SDD_CUDA_VERSION
+  out.Set("cudaVersion", SDD_CUDA_VERSION);
+#else
+  out.Set("cudaVersion", env.Null());
+#endif
+  // The C++ ABI the binary was compiled with: a prebuild only links with a libtorch of the same ABI.
+  out.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
   out.Set("parallelInfo", at::get_parallel_info());
   out.Set("config", at::show_config());
   return out;

@@ -2,12 +2,13 @@
 //   1. LIBTORCH (an unpacked libtorch or a prefix) or Torch_DIR in the environment
 //   2. the Python torch on PATH (torch.utils.cmake_prefix_path: how most CUDA users have libtorch)
 //   3. the system (Debian/Ubuntu libtorch-dev: /usr/lib/<triplet>/cmake/Torch)
-//   4. none: on Debian/Ubuntu as root, apt-get install libtorch-dev + OpenBLAS (unless SDD_TORCH_NO_APT=1)
+//   4. none: on Debian/Ubuntu as root, apt-get install libtorch-dev and the other build packages (unless SDD_TORCH_NO_APT=1)
 // Usage: node scripts/find-libtorch.mjs [--no-install] [--json]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { aptInstall, aptRefusal, BUILD_DEPS } from './system-packages.mjs';
 
 const CONFIG = 'TorchConfig.cmake';
 
@@ -67,29 +68,6 @@ export function howToProvide() {
   ].join('\n');
 }
 
-function isDebianLike() {
-  if (process.platform !== 'linux') return false;
-  try {
-    const os = readFileSync('/etc/os-release', 'utf8');
-    return /^(ID|ID_LIKE)=.*(debian|ubuntu)/m.test(os);
-  } catch {
-    return existsSync('/etc/debian_version');
-  }
-}
-
-function aptInstall(log) {
-  const packages = ['libtorch-dev', 'libopenblas-dev'];
-  log(`sdd-torch: no libtorch found; installing ${packages.join(' ')} with apt-get (set SDD_TORCH_NO_APT=1 to prevent this)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', ...packages], { stdio: ['ignore', 'inherit', 'inherit'], env });
-  let r = install();
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'inherit', 'inherit'], env });
-    r = install();
-  }
-  return r.status === 0;
-}
-
 /** Finds libtorch; returns { dir, source, version? } or throws an Error with a multi-line message. */
 export function findLibtorch({ install = true, log = (m) => console.error(m) } = {}) {
   const envDir = process.env.LIBTORCH || process.env.Torch_DIR;
@@ -106,14 +84,12 @@ export function findLibtorch({ install = true, log = (m) => console.error(m) } =
   if (py) return { dir: py.dir, source: `python (${py.python}, torch ${py.version})`, version: py.version };
   const sys = systemTorch();
   if (sys) return { dir: sys, source: 'system' };
-  const mayApt = install && isDebianLike() && process.getuid?.() === 0 && process.env.SDD_TORCH_NO_APT !== '1';
-  if (mayApt && aptInstall(log)) {
+  const refusal = install ? aptRefusal() : null;
+  if (install && !refusal && aptInstall(BUILD_DEPS, 'no libtorch found', log)) {
     const after = systemTorch();
     if (after) return { dir: after, source: 'system (installed by sdd-torch with apt-get)' };
   }
-  const why = !install ? '' : !isDebianLike() ? '(not Debian/Ubuntu: nothing installed)\n'
-    : process.getuid?.() !== 0 ? '(not root: apt-get not attempted)\n'
-    : process.env.SDD_TORCH_NO_APT === '1' ? '(SDD_TORCH_NO_APT=1: apt-get not attempted)\n' : '(apt-get install failed)\n';
+  const why = !install ? '' : refusal ? `(${refusal})\n` : '(apt-get install failed)\n';
   throw new Error(['sdd-torch: libtorch was not found.', 'Searched:', ...searched.map((s) => `  - ${s}`), why + howToProvide()].join('\n'));
 }
 

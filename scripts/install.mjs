@@ -1,65 +1,90 @@
-// `npm install` hook: use a prebuilt binary when one loads here, else find libtorch (installing
-// Debian's libtorch-dev when allowed) and compile the addon with cmake-js.
+// `npm install` hook. A prebuild of the current sources whose libtorch is here is used as it is
+// (nothing compiled); on Debian/Ubuntu as root, a missing libtorch runtime is installed for it with
+// apt-get (runtime packages only). Otherwise the addon is compiled against the libtorch that
+// find-libtorch.mjs finds (installing Debian's -dev packages only then).
+// The loader (lib/native.ts) picks the prebuild again at load time, so `npm install --ignore-scripts`
+// works too when a matching prebuild is shipped.
+// Environment: SDD_TORCH_SKIP_BUILD=1 (do nothing), SDD_TORCH_FORCE_BUILD=1 (always compile),
+// SDD_TORCH_NO_APT=1 (never apt-get).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeNeeds, installHint, listPrebuilds, missingLibraries, orderPrebuilds, sourceHash } from './prebuilds.mjs';
+import { aptInstall, aptRefusal, IMAGE_RUNTIME } from './system-packages.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const log = (m) => console.error(m);
+// The published package has no test/: only a development checkout gets the tests' and demo's data set.
+const developmentCheckout = existsSync(path.join(root, 'test'));
 
-/** Newest modification time of the native sources (a checkout where they changed must rebuild). */
-function newestSource() {
-  const files = [path.join(root, 'CMakeLists.txt'), ...readdirSync(path.join(root, 'native')).map((f) => path.join(root, 'native', f))];
-  return Math.max(...files.filter((f) => existsSync(f)).map((f) => statSync(f).mtimeMs));
+/** Loads the binary in a child process: one whose libtorch is missing must not take this one down. */
+function tryLoad(file) {
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)}).buildInfo()`], { encoding: 'utf8' });
+  if (r.status === 0) return null;
+  return (r.stderr.split('\n').find((l) => /Error|error while loading/.test(l)) ?? r.stderr).trim();
 }
 
-function prebuildLoads() {
-  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  if (!existsSync(dir)) return false;
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.node'))) {
-    if (statSync(path.join(dir, f)).mtimeMs < newestSource()) {
-      console.error(`sdd-torch: the prebuilt binary ${f} is older than native/ (a development checkout): building from source`);
-      continue;
-    }
-    // Load in a child: a prebuild whose libtorch is missing must not take this process down.
-    const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(dir, f))})`], { encoding: 'utf8' });
-    if (r.status === 0) {
-      console.error(`sdd-torch: using the prebuilt binary ${path.relative(root, path.join(dir, f))}`);
-      return true;
-    }
-    console.error(`sdd-torch: the prebuilt binary ${f} does not load here (${(r.stderr.split('\n').find((l) => l.includes('Error')) ?? r.stderr).trim()}); building from source`);
+/** The first prebuild of the current sources that loads here, or null (reasons logged). */
+function usablePrebuild() {
+  const all = listPrebuilds(root);
+  if (all.length === 0) return null;
+  const hash = sourceHash(root);
+  for (const p of all) {
+    const name = path.basename(p.file);
+    if (!p.meta) log(`sdd-torch: ${name} has no tag (.json) beside it: not used`);
+    else if (p.meta.sourceHash !== hash) log(`sdd-torch: ${name} was built from other native sources (a development checkout that changed): not used`);
   }
-  return false;
-}
-
-// Debian/Ubuntu as root: make sure the system packages the addon and its data paths use are there
-// (libtorch + OpenBLAS; Gloo headers for sdd.dist; libjpeg-turbo and libpng headers for image decoding; Fashion-MNIST, the
-// demo's and the tests' real data set). SDD_TORCH_NO_APT=1 leaves the system alone.
-const WANTED = ['libtorch-dev', 'libgloo-dev', 'libopenblas-dev', 'libjpeg62-turbo-dev', 'libpng-dev', 'dataset-fashion-mnist'];
-function ensureSystemPackages() {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0 || process.env.SDD_TORCH_NO_APT === '1') return;
-  if (!existsSync('/usr/bin/dpkg-query') || !existsSync('/usr/bin/apt-get')) return;
-  const missing = WANTED.filter((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout.trim() !== 'install ok installed');
-  if (missing.length === 0) return;
-  console.error(`sdd-torch: installing ${missing.join(' ')} with apt-get (set SDD_TORCH_NO_APT=1 to prevent this)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', ...missing], { stdio: ['ignore', 'inherit', 'inherit'], env }).status === 0;
-  if (!install()) {
-    spawnSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'inherit', 'inherit'], env });
-    if (!install()) console.error(`sdd-torch: apt-get could not install ${missing.join(' ')}; continuing (the build reports what is missing)`);
+  const candidates = orderPrebuilds(all, hash);
+  const attempt = () => {
+    for (const p of candidates) {
+      const error = tryLoad(p.file);
+      if (!error) return p;
+      log(`sdd-torch: ${path.basename(p.file)} needs ${describeNeeds(p.meta)} and does not load here: ${error}`);
+    }
+    return null;
+  };
+  const found = attempt();
+  if (found || candidates.length === 0) return found;
+  // Debian/Ubuntu as root: bring the runtime libraries of the first prebuild that says which.
+  const withPackages = candidates.find((p) => p.meta?.debianPackages?.length);
+  const refusal = aptRefusal();
+  if (withPackages && !refusal) {
+    const missing = missingLibraries(withPackages.meta);
+    if (aptInstall(withPackages.meta.debianPackages, `the runtime of the prebuilt binary (${describeNeeds(withPackages.meta)}${missing.length ? `: ${missing.join(', ')} missing` : ''})`, log)) {
+      return attempt();
+    }
+  } else if (withPackages) {
+    log(`sdd-torch: to use the prebuilt binary instead of compiling (${refusal}):\n${installHint(withPackages.meta).join('\n')}`);
   }
+  return null;
 }
 
-ensureSystemPackages();
-
-if (process.env.SDD_TORCH_SKIP_BUILD === '1') {
-  console.error('sdd-torch: SDD_TORCH_SKIP_BUILD=1, not building the native addon');
-} else if (process.env.SDD_TORCH_FORCE_BUILD === '1' || !prebuildLoads()) {
-  const { buildNative } = await import('./build-native.mjs');
-  try {
+function main() {
+  if (process.env.SDD_TORCH_SKIP_BUILD === '1') {
+    log('sdd-torch: SDD_TORCH_SKIP_BUILD=1, not building the native addon');
+    return;
+  }
+  if (developmentCheckout) aptInstall(['dataset-fashion-mnist'], "the tests' and the demo's data set", log);
+  const started = Date.now();
+  if (process.env.SDD_TORCH_FORCE_BUILD !== '1') {
+    const prebuild = usablePrebuild();
+    if (prebuild) {
+      aptInstall(IMAGE_RUNTIME, 'JPEG/PNG decoding for image folders', log);
+      log(`sdd-torch: using the prebuilt binary ${path.relative(root, prebuild.file)} (${describeNeeds(prebuild.meta)}); nothing to compile`);
+      return;
+    }
+  }
+  return import('./build-native.mjs').then(({ buildNative }) => {
+    log('sdd-torch: compiling the native addon from source (a few minutes)');
     buildNative();
-  } catch (e) {
-    console.error(`\n${e.message}\n`);
-    process.exit(1);
-  }
+    log(`sdd-torch: native addon compiled in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(`\n${e.message}\n`);
+  process.exit(1);
 }

@@ -1,7 +1,7 @@
 // The package as users get it: self-reference import/require, the loader, prebuilds, install, CLI.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -24,7 +24,8 @@ describe('package entry points', () => {
 
 function freshCopy(withPrebuilds: boolean): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdd-torch-copy-'));
-  for (const f of ['package.json', 'dist']) cpSync(path.join(root, f), path.join(dir, f), { recursive: true });
+  // what the published package holds of JS: the compiled lib and the prebuild-tag reader it imports
+  for (const f of ['package.json', 'dist', 'scripts']) cpSync(path.join(root, f), path.join(dir, f), { recursive: true });
   if (withPrebuilds) cpSync(path.join(root, 'prebuilds'), path.join(dir, 'prebuilds'), { recursive: true });
   // the installed dependencies; no build/ folder, no compiler involved
   symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
@@ -75,7 +76,7 @@ describe('binary loading', () => {
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, 'sdd-torch.node'), 'not an ELF file');
       const r = node(['--input-type=module', '-e', "import('./dist/index.js').catch((e) => { console.log(e.message); })"], { cwd: copy });
-      expect(r.stdout).toContain(`${path.join(dir, 'sdd-torch.node')} (prebuild):`);
+      expect(r.stdout).toContain(`${path.join(dir, 'sdd-torch.node')} (prebuild) [needs an unknown libtorch (no tag beside the binary)]:`);
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
@@ -132,5 +133,51 @@ describe('sdd-torch doctor', () => {
   it('prints help', () => {
     const r = node([path.join(root, 'dist', 'cli.js'), '--help']);
     expect(r.stdout).toContain('doctor');
+  });
+});
+
+describe('prebuild tags and staleness by content', () => {
+  it('the tag says libtorch major.minor, CPU/CUDA flavour and C++ ABI', async () => {
+    const { tagFor, describeNeeds } = await import('../scripts/prebuilds.mjs');
+    expect(tagFor({ torchVersion: '1.13.0', builtWithCuda: false, cudaVersion: null, cxx11Abi: true })).toBe('torch1_13-cpu-cxx11');
+    expect(tagFor({ torchVersion: '2.11.0', builtWithCuda: true, cudaVersion: '13.0', cxx11Abi: true })).toBe('torch2_11-cu130-cxx11');
+    expect(tagFor({ torchVersion: '2.1.2', builtWithCuda: false, cxx11Abi: false })).toBe('torch2_1-cpu-precxx11');
+    const meta = { torch: { version: '2.11.0', cuda: '13.0', builtWithCuda: true, cxx11Abi: true } };
+    expect(describeNeeds(meta as never)).toBe('libtorch 2.11 (CUDA 13.0, C++11 ABI)');
+  });
+
+  it("this machine's prebuild is tagged with what its binary reports, and its libraries are found", async () => {
+    const { listPrebuilds, missingLibraries, sourceHash, tagFor } = await import('../scripts/prebuilds.mjs');
+    const list = listPrebuilds(root).filter((p) => p.meta);
+    expect(list.length).toBeGreaterThan(0);
+    const current = list.find((p) => p.meta!.sourceHash === sourceHash(root));
+    expect(current, 'no prebuild of the current native sources').toBeDefined();
+    const r = node(['-e', `const b = require(${JSON.stringify(current!.file)}).buildInfo(); console.log(JSON.stringify(b))`]);
+    const info = JSON.parse(r.stdout);
+    expect(path.basename(current!.file)).toBe(`sdd-torch.${tagFor(info)}.napi.node`);
+    expect(current!.meta!.needs.some((l) => l.startsWith('libtorch_cpu.so'))).toBe(true);
+    expect(missingLibraries(current!.meta)).toEqual([]);
+    expect(missingLibraries({ ...current!.meta!, needs: ['libtorch_cpu.so.9.9'], libDirs: [] })).toEqual(['libtorch_cpu.so.9.9']);
+  });
+
+  it('staleness is decided by the sources\' content: new file times alone do not rebuild, a changed byte does', async () => {
+    const { sourceHash } = await import('../scripts/prebuilds.mjs');
+    const copy = mkdtempSync(path.join(os.tmpdir(), 'sdd-torch-hash-'));
+    try {
+      cpSync(path.join(root, 'native'), path.join(copy, 'native'), { recursive: true });
+      cpSync(path.join(root, 'CMakeLists.txt'), path.join(copy, 'CMakeLists.txt'));
+      const h = sourceHash(copy);
+      expect(h).toBe(sourceHash(root));
+      const file = path.join(copy, 'native', 'addon.cc');
+      utimesSync(file, new Date(), new Date(Date.now() + 3600_000));
+      expect(sourceHash(copy)).toBe(h);
+      writeFileSync(file, `${readFileSync(file, 'utf8')}\n// changed\n`);
+      expect(sourceHash(copy)).not.toBe(h);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+    // the repository's own check (pretest) agrees: its prebuild is current
+    const r = node([path.join(root, 'scripts', 'prebuild.mjs'), '--if-stale']);
+    expect(r.stderr).toContain('prebuild is up to date');
   });
 });

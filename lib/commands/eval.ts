@@ -7,8 +7,17 @@ import { dispose } from '../scope.js';
 import { evaluate } from '../train/evaluate.js';
 import { ConfigError } from '../config.js';
 import type { Device } from '../dtype.js';
+import type { Tensor } from '../tensor.js';
 
 export interface EvalArgs { model: string; checkpoint: string; data: string; dataset?: string; device?: string; batchSize?: string; json?: boolean }
+
+/** The model's weights of a checkpoint: a plain state dict as it is; a Trainer checkpoint
+ *  (latest/best.safetensors: model.*, optim.*, rng.*) reduced to its model.* entries. */
+function modelWeights(sd: Record<string, Tensor>): Record<string, Tensor> {
+  const keys = Object.keys(sd);
+  if (keys.length === 0 || !keys.every((k) => /^(model|optim|rng)\./.test(k)) || !keys.some((k) => k.startsWith('model.'))) return sd;
+  return Object.fromEntries(keys.filter((k) => k.startsWith('model.')).map((k) => [k.slice(6), sd[k]!]));
+}
 
 export async function runEval(args: EvalArgs): Promise<void> {
   const type = args.dataset ?? 'cifar100';
@@ -17,7 +26,7 @@ export async function runEval(args: EvalArgs): Promise<void> {
   const device = (args.device ?? 'cpu') as Device;
   const model = models.create(args.model, { numClasses, dataset: type === 'imagenet' ? 'imagenet' : 'cifar' });
   const sd = await load(args.checkpoint);
-  try { model.loadStateDict(sd, { strict: true }); } finally { dispose(sd); }
+  try { model.loadStateDict(modelWeights(sd), { strict: true }); } finally { dispose(sd); }
   model.to(device).eval();
   const test = type === 'cifar100' ? await data.cifar100(args.data, { split: 'test' })
     : type === 'cifar10' ? await data.cifar10(args.data, { split: 'test' })

@@ -11,13 +11,15 @@ import { sgd } from '../optim/sgd.js';
 import { multiStep } from '../optim/schedules.js';
 import { Trainer, type EpochLoader } from '../train/trainer.js';
 import type { BatchLike } from '../train/evaluate.js';
-import { ConfigError, loadConfig, parseScales, type ExperimentConfig } from '../config.js';
+import { ConfigError, defaultConfig, loadConfig, parseScales, type ExperimentConfig } from '../config.js';
+import { presetFile, presetNames } from '../presets.js';
 import type { Device } from '../dtype.js';
 import { initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
 import { convertSyncBatchNorm, ddp as makeDdp, replicate } from '../dist/ddp.js';
 
 export interface TrainArgs {
   config?: string;
+  preset?: string | boolean;
   set?: string[];
   M?: string;
   warmup?: string;
@@ -93,8 +95,35 @@ function int(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** `train --preset` without a name: every shipped preset, with its method and pair, or why it cannot run. */
+export function printPresets(): void {
+  const names = presetNames();
+  console.log(`${names.length} presets (the authors' configs, verbatim; run one with --preset <name>):`);
+  const width = Math.max(...names.map((n) => n.length));
+  for (const n of names) {
+    let line: string;
+    try {
+      const cfg = loadConfig(presetFile(n));
+      const { name } = distillerSettings(cfg, undefined);
+      line = `${name.padEnd(8)} ${cfg.DISTILLER.TEACHER === defaultConfig().DISTILLER.TEACHER && name === 'vanilla' ? '' : `${cfg.DISTILLER.TEACHER} -> `}${cfg.DISTILLER.STUDENT} (${cfg.DATASET.TYPE}, ${cfg.SOLVER.EPOCHS} epochs)`;
+    } catch (e) {
+      line = `not supported yet: ${(e as Error).message.replace(/^.*?\.yaml: /, '')}`;
+    }
+    console.log(`  ${n.padEnd(width)}  ${line}`);
+  }
+}
+
+/** The config file of --config or --preset (one of them, or neither: the defaults). */
+function configFile(args: TrainArgs): string | null {
+  if (args.preset !== undefined && args.preset !== false) {
+    if (args.config) throw new ConfigError('--config and --preset both given: choose one (a preset is a config shipped with the package)');
+    return presetFile(String(args.preset));
+  }
+  return args.config ?? null;
+}
+
 export async function runTrain(args: TrainArgs): Promise<void> {
-  const cfg = loadConfig(args.config ?? null, args.set ?? []);
+  const cfg = loadConfig(configFile(args), args.set ?? []);
   const scales = args.M ? parseScales(args.M) : [1, 2, 4];
   const threads = int('--threads', args.threads) ?? int('$SDD_TORCH_THREADS', process.env.SDD_TORCH_THREADS);
   if (threads) setNumThreads(threads);
