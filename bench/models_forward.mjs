@@ -5,7 +5,7 @@
 //
 //   node bench/models_forward.mjs [--threads 2] [--rounds 5] [--iters 3] [--only fp32,frozen] [--json out.json] [--no-python]
 //
-// Cases (Node side: sdd.models.create('resnet32x4'), weights of ../shared/fixtures/model_resnet32x4_sdd.safetensors):
+// Cases (Node side: sdd.models.create('resnet32x4'), weights of test/fixtures/reference/model_resnet32x4_sdd.safetensors):
 //   fp32         eval under noGrad
 //   channelsLast model.toChannelsLast() (NHWC weights, the input converted by the model)
 //   frozen       teacher.freeze(): eval, no grad, BatchNorm folded into the convolutions
@@ -27,7 +27,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const sdd = await import(process.env.SDD_TORCH_DIST ? pathToFileURL(path.resolve(process.env.SDD_TORCH_DIST)).href : '../dist/index.js');
-const FIXTURES = path.resolve(HERE, '..', '..', 'shared', 'fixtures');
+const FIXTURES = path.resolve(HERE, '..', 'test', 'fixtures', 'reference'); // vendored reference checkpoints
 const B = 64, HW = 32;
 const CASES = ['fp32', 'channelsLast', 'frozen', 'frozenCl', 'bf16', 'trainStep', 'studentStep'];
 const ITERS = { bf16: 1 };

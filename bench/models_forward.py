@@ -12,7 +12,7 @@ Cases (the same as the Node side):
   bf16         frozen, weights and input in bfloat16 (outputs back to float32)
   trainStep    train mode forward + backward of sum(logits) + mean(scale logits) (a training step's model part)
   studentStep  the same for the student resnet8x4
-The weights are ../shared/fixtures/model_resnet32x4_sdd.safetensors / model_resnet8x4_sdd.safetensors
+The weights are test/fixtures/reference/model_resnet32x4_sdd.safetensors / model_resnet8x4_sdd.safetensors
 (read with numpy), the input is the deterministic pattern of models_forward.mjs.
 """
 import argparse
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.path.join(ROOT, '..', 'shared', 'fixtures')
+FIXTURES = os.path.join(ROOT, 'test', 'fixtures', 'reference')  # vendored reference checkpoints
 B, HW, K = 64, 32, 100
 REPLY = '@@bench '
 

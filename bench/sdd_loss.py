@@ -1,7 +1,7 @@
 """(c) KD and SD-KD forward + backward, the twin of sdd_loss.mjs.
 
 kd_loss is mdistiller's; sdd_kd_loss is the authors' SD-KD written from
-/work/shared/docs/sdd-method.md section 3 with plain torch ops, in the authors' style: boolean
+the project's SDD method notes (sdd-method.md of its reference material), section 3 with plain torch ops, in the authors' style: boolean
 masks for the four (global, local) correctness groups, kl_div(reduction='none'), NaN elements
 zeroed, the inf/NaN fallback check (a host sync), and the N*B divisor.
 """

@@ -18,7 +18,8 @@ import { parseArgs } from 'node:util';
 import { crc32, deflateRawSync } from 'node:zlib';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = path.resolve(ROOT, '../shared/fixtures');
+// the reference checkpoints vendored in the repository (test/fixtures/README.md)
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'reference');
 const SELF = fileURLToPath(import.meta.url);
 
 const { values: opts } = parseArgs({

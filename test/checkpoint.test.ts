@@ -15,9 +15,11 @@ import { findStateDict, OrderedDict, TensorRef } from '../lib/checkpoint/torch-o
 import { PickleWriter } from '../lib/checkpoint/pickle-writer.js';
 import { bufferSource } from '../lib/checkpoint/source.js';
 import { zipChunks } from '../lib/checkpoint/zip.js';
-import { REPO_ROOT, SHARED_DIR } from './helpers/golden.js';
+import { waitForExit, waitForOutput } from './helpers/child.js';
+import { REFERENCE_DIR, REPO_ROOT, readFixtureJson, repoRelative } from './helpers/fixtures.js';
 
-const FIXTURES = path.join(SHARED_DIR, 'fixtures');
+// the reference checkpoints (vendored from the project's reference material, see test/fixtures/README.md)
+const FIXTURES = REFERENCE_DIR;
 const PYTHON = '/usr/bin/python3';
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 const tmp = mkdtempSync(path.join(tmpdir(), 'sdd-ckpt-'));
@@ -88,10 +90,10 @@ function checkAgainstJson(sd: Record<string, sdd.Tensor>, json: ModelJson): void
 }
 
 describe('reference fixtures', () => {
-  const files = readdirSync(FIXTURES).filter((f) => /\.(pth|safetensors)$/.test(f));
+  const files = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((f) => /\.(pth|safetensors)$/.test(f)) : [];
 
   it('are present', () => {
-    expect(files.length).toBeGreaterThanOrEqual(9);
+    expect(files.length, `checkpoints in ${repoRelative(FIXTURES)} (vendored, see test/fixtures/README.md)`).toBeGreaterThanOrEqual(9);
   });
 
   for (const f of files) {
@@ -107,7 +109,7 @@ describe('reference fixtures', () => {
 
   for (const model of MODELS) {
     it(`${model}: keys, shapes, counts and checksums match model_${model}.json; .pth equals .safetensors`, () => {
-      const json = JSON.parse(readFileSync(path.join(FIXTURES, `model_${model}.json`), 'utf8')) as ModelJson;
+      const json = readFixtureJson<ModelJson>(`reference/model_${model}.json`);
       const st = sdd.loadSync(path.join(FIXTURES, `model_${model}.safetensors`));
       checkAgainstJson(st, json);
       const pthFile = path.join(FIXTURES, `model_${model}.pth`);
@@ -131,7 +133,7 @@ describe('reference fixtures', () => {
     disposeAll(b);
   });
 
-  it('the .pth holds {"model": OrderedDict} with _metadata, as fixtures/README.md says', () => {
+  it('the .pth holds {"model": OrderedDict} with _metadata, as reference/README.md says', () => {
     const { root, prefix } = readPthArchive(bufferSource(readFileSync(path.join(FIXTURES, 'model_resnet8_sdd.pth'))), 'model_resnet8_sdd.pth');
     expect(prefix).toBe('archive');
     expect(root).toBeInstanceOf(Map);
@@ -791,17 +793,11 @@ process.stdout.write('done\\n');
     const file = path.join(dir, 'model.pth');
     writeFileSync(file, 'the old checkpoint');
     // the child writes 9 MiB of 64, says so, and stalls: we kill it there
-    const killed = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(dir, 'child.mjs'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('writing')) child.kill('SIGKILL');
-      });
-      child.on('error', reject);
-      child.on('exit', (code, signal) => resolve(`${out}|${code}|${signal}`));
-    });
-    expect(killed).toContain('SIGKILL');
+    const child = spawn(process.execPath, [path.join(dir, 'child.mjs'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitForOutput(child, 'writing', { stream: 'stdout', timeoutMs: 60_000 }); // fails at once if the child exits first
+    child.kill('SIGKILL');
+    const killed = await waitForExit(child, { timeoutMs: 30_000 });
+    expect(killed.signal, killed.stdout + killed.stderr).toBe('SIGKILL');
     expect(readFileSync(file, 'utf8')).toBe('the old checkpoint');
     const leftovers = readdirSync(dir).filter((f) => f.endsWith('.tmp'));
     expect(leftovers.length).toBe(1); // the torn temporary file, never the target

@@ -6,10 +6,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
+import { waitForExit, waitForOutput } from './helpers/child.js';
 import { writeCifar100 } from './helpers/cifar.js';
+import { presetPath } from './helpers/fixtures.js';
 
 const root = path.resolve(__dirname, '..');
-const configs = path.resolve(root, '../shared/configs');
 const cli = (args: string[], cwd: string) =>
   spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
 
@@ -29,8 +30,7 @@ afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
 describe('sdd-torch train', () => {
   it('runs the reference SD-KD config (res32x4 -> res8x4) for a few steps and writes a run folder', () => {
-    const config = path.join(configs, 'cifar100/sdd_kd/res32x4_res8x4.yaml');
-    expect(existsSync(config), `missing ${config}`).toBe(true);
+    const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
     const r = cli(['train', '--config', config, '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=16', '--set', 'DATASET.TEST.BATCH_SIZE=16',
       '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run', '--limit-batches', '2', '--M', '1,2,4', '--threads', '1', '--no-progress'], dir);
     expect(r.stderr).not.toMatch(/Error|error/);
@@ -44,18 +44,15 @@ describe('sdd-torch train', () => {
   });
 
   it('Ctrl-C finishes the current step, writes a checkpoint, and --resume completes the run', async () => {
-    const config = path.join(configs, 'cifar100/sdd_kd/res32x4_res8x4.yaml');
+    const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
     const args = ['train', '--config', config, '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=8', '--set', 'DATASET.TEST.BATCH_SIZE=16',
       '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run-int', '--threads', '1', '--no-progress'];
     const child = spawn(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    const started = new Promise<void>((resolve) => child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('run folder')) resolve(); }));
-    await started;
+    // fails at once (with the child's output) if it exits before starting the run
+    await waitForOutput(child, 'run folder', { stream: 'stdout', timeoutMs: 120_000 });
     await new Promise((r) => setTimeout(r, 1500));
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { code, stdout, stderr } = await waitForExit(child, { timeoutMs: 120_000 });
     expect(code, stdout + stderr).toBe(130);
     expect(stderr).toContain('finishing the current step and writing a checkpoint');
     expect(stdout).toMatch(/stopped \(SIGINT\) at epoch 1, batch \d+/);
@@ -77,7 +74,7 @@ describe('sdd-torch train', () => {
   });
 
   it('names a bad key, a wrong type, an unknown section and a missing teacher clearly', () => {
-    const config = path.join(configs, 'cifar100/sdd_kd/res32x4_res8x4.yaml');
+    const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
     let r = cli(['train', '--config', config, '--set', 'SOLVER.LRR=0.1'], dir);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('unknown key SOLVER.LRR (known keys of SOLVER: TRAINER, BATCH_SIZE');

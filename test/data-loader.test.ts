@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
 import * as T from '../lib/transforms.js';
@@ -214,6 +214,9 @@ describe('worker_threads', () => {
       // type errors elsewhere in lib/ still emit JS; a missing file is caught below
     }
     writeFileSync(path.join(out, 'package.json'), '{ "type": "module" }\n');
+    // dist/native.js imports ../scripts/prebuilds.mjs (the prebuild-tag reader), as in the package
+    mkdirSync(path.join(out, 'scripts'), { recursive: true });
+    copyFileSync(path.resolve('scripts/prebuilds.mjs'), path.join(out, 'scripts', 'prebuilds.mjs'));
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
       (async () => {
@@ -236,6 +239,7 @@ describe('worker_threads', () => {
       const w = new Worker(code, { eval: true, workerData: { dir: path.join(out, 'dist'), px }, env: { ...process.env, SDD_TORCH_BINARY: binary().file } });
       w.once('message', (m) => { resolve(m); void w.terminate(); });
       w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`worker exited with code ${code} before posting a result`))); // no-op after resolve
     });
     const [a, b] = await Promise.all([run(), run()]);
     expect(a.error).toBeUndefined();

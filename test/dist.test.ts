@@ -9,12 +9,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
+import { waitForExit, waitForOutput } from './helpers/child.js';
 import { writeCifar100 } from './helpers/cifar.js';
+import { presetPath } from './helpers/fixtures.js';
 
 const root = path.resolve(__dirname, '..');
 const cliJs = path.join(root, 'dist', 'cli.js');
 const fixtures = path.join(root, 'test', 'fixtures', 'dist');
-const configs = path.resolve(root, '../shared/configs');
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number; pid: number }
 
@@ -223,7 +224,7 @@ describe('dist: failures end every rank within the timeout', () => {
     const port = await freePort();
     // a launcher stand-in: a shell that starts a worker in the background and is then killed
     const sh = spawn('sh', ['-c', `SDD_TORCH_LAUNCHER_PID=$$ RANK=0 WORLD_SIZE=1 MASTER_PORT=${port} TEST_HANG_RANK=0 TEST_FAIL_AFTER=0 "${process.execPath}" "${path.join(fixtures, 'fail-worker.mjs')}" & echo $!; wait`], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const pid = await new Promise<number>((resolve) => sh.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+    const pid = Number(/^(\d+)$/m.exec((await waitForOutput(sh, /^\d+$/m, { timeoutMs: 10_000 })).stdout)![1]);
     await new Promise((res) => setTimeout(res, 3000));
     expect(alive(pid)).toBe(true);
     sh.kill('SIGKILL');
@@ -380,8 +381,7 @@ describe('sdd-torch train --nproc-per-node 2', () => {
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
   it('runs a short SD-KD distillation on 2 ranks (SyncBatchNorm student): rank 0 alone writes, metrics cover both shards', async () => {
-    const config = path.join(configs, 'cifar100/sdd_kd/res32x4_res8x4.yaml');
-    expect(existsSync(config), `missing ${config}`).toBe(true);
+    const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
     const r = await run(process.execPath, [cliJs, 'train', '--config', config, '--nproc-per-node', '2', '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=16',
       '--set', 'DATASET.TEST.BATCH_SIZE=16', '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run', '--limit-batches', '2', '--no-progress', '--sync-bn'],
     { cwd: dir, env: { ...NO_RANK, MASTER_PORT: String(await freePort()) }, limitMs: 300_000 });
@@ -405,18 +405,17 @@ describe('sdd-torch train --nproc-per-node 2', () => {
   }, 300_000);
 
   it('Ctrl-C to the launcher stops both ranks after the same step; rank 0 checkpoints; --resume finishes', async () => {
-    const config = path.join(configs, 'cifar100/sdd_kd/res32x4_res8x4.yaml');
+    const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
     const args = [cliJs, 'train', '--config', config, '--nproc-per-node', '2', '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=4',
       '--set', 'DATASET.TEST.BATCH_SIZE=16', '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data-long', '--out', 'run-int', '--no-progress'];
     const env = { ...process.env, MASTER_PORT: String(await freePort()) } as NodeJS.ProcessEnv;
     for (const k of ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR']) delete env[k];
     const child = spawn(process.execPath, args, { cwd: dir, env });
-    let stdout = '', stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    await new Promise<void>((resolve) => child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('run folder')) resolve(); }));
+    // fails at once (with the launcher's output) if it exits before starting the run
+    await waitForOutput(child, 'run folder', { stream: 'stdout', timeoutMs: 120_000 });
     await new Promise((r) => setTimeout(r, 2500));
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+    const { code, stdout, stderr } = await waitForExit(child, { timeoutMs: 120_000 });
     expect(code, stdout + stderr).toBe(130);
     expect(stderr).toContain('sdd-torch launch: SIGINT received, forwarding to 2 worker(s)');
     expect(stdout.match(/stopped \((SIGINT|stop on another rank)\) at epoch 1, batch \d+/g)).toHaveLength(1); // rank 0 reports

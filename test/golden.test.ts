@@ -1,9 +1,10 @@
-// Our SDD pooling and losses against the authors' own PyTorch code (../shared/golden, see its
-// README.md): every case, every hyper-parameter set, float32 (vs `loss`, `grad` or
+// Our SDD pooling and losses against the authors' own PyTorch code (vendored in test/fixtures/golden,
+// see its README.md): every case, every hyper-parameter set, float32 (vs `loss`, `grad` or
 // `grad_checksum`) and float64 (vs `loss_f64`, `grad_f64_checksum`), SDD row weights, and the
-// non-finite edge cases. The reference folder must exist: without it this file fails.
+// non-finite edge cases. The vendored data must be there: without it this file fails.
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as sdd from '../lib/index.js';
+import { repoRelative } from './helpers/fixtures.js';
 import {
   ErrorLog, GOLDEN_DIR, evalLabel, f32, firstNonFinite, hasNonFinite, multiInputs, num, resultOf, tryLoadAll,
   type Checksum, type GlobalCase, type GoldenDoc, type GoldenEval, type GoldenResult, type MultiCase, type MultiInputs,
@@ -32,7 +33,7 @@ afterAll(() => {
 });
 
 describe('golden reference data', () => {
-  it(`is present in ${GOLDEN_DIR}`, () => {
+  it(`is present in ${repoRelative(GOLDEN_DIR)}`, () => {
     if (loadError) throw loadError;
     for (const f of ['spp', 'kd', 'dkd', 'nkd', 'sdd_kd', 'sdd_dkd', 'sdd_nkd'] as const) {
       expect((docs[f] as GoldenDoc<unknown>).cases.length, `${f}.json has cases`).toBeGreaterThan(0);

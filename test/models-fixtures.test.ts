@@ -1,16 +1,16 @@
-// The zoo against ../shared/fixtures (outputs of the authors' code, see fixtures/README.md):
+// The zoo against the reference fixtures (outputs of the authors' code, vendored in
+// test/fixtures/reference, see its README.md):
 // checkpoints load (.safetensors, and .pth through sdd.load when the checkpoint reader is there),
 // keys/shapes/kinds/counts equal the fixture's, eval outputs match within atol 1e-4 / rtol 1e-4,
 // initial weights equal the reference's for the same seed, and the frozen (BN-folded) teacher and
 // channels-last model give the same outputs.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as sdd from '../lib/index.js';
-import { SHARED_DIR } from './helpers/golden.js';
+import { REFERENCE_DIR, fixturePath, readFixtureJson } from './helpers/fixtures.js';
 import { readSafetensorsMin } from './helpers/safetensors-min.js';
 
-const FIX = path.join(SHARED_DIR, 'fixtures');
 const MODELS = ['resnet8x4_sdd', 'resnet32x4_sdd', 'resnet8_sdd', 'wrn_16_2_sdd'] as const;
 const ATOL = 1e-4, RTOL = 1e-4;
 
@@ -23,10 +23,12 @@ interface Fixture {
   patch_score: { shape: number[]; data: number[] };
 }
 
-const fixture = (name: string): Fixture => JSON.parse(readFileSync(path.join(FIX, `model_${name}.json`), 'utf8')) as Fixture;
+const fixture = (name: string): Fixture => readFixtureJson<Fixture>(`reference/model_${name}.json`);
+/** A vendored reference checkpoint's path; throws naming it when it is missing. */
+const refFile = (file: string): string => fixturePath(`reference/${file}`);
 
 function input(): sdd.Tensor {
-  const j = JSON.parse(readFileSync(path.join(FIX, 'input_x.json'), 'utf8')) as { shape: number[]; data: number[] };
+  const j = readFixtureJson<{ shape: number[]; data: number[] }>('reference/input_x.json');
   return sdd.tensor(Float32Array.from(j.data), { shape: j.shape });
 }
 
@@ -46,13 +48,13 @@ function compare(actual: sdd.Tensor, expected: { shape: number[]; data: number[]
 const hasLoad = typeof (sdd as unknown as { load?: unknown }).load === 'function';
 const errors: Record<string, string> = {};
 
-describe.skipIf(!existsSync(FIX))('fixtures: reference checkpoints and outputs', () => {
+describe('fixtures: reference checkpoints and outputs', () => {
   for (const name of MODELS) {
-    const fx = existsSync(FIX) ? fixture(name) : ({} as Fixture);
+    const fx = fixture(name);
     const formats = [
-      { format: 'safetensors', read: async () => readSafetensorsMin(path.join(FIX, `model_${name}.safetensors`)) },
-      ...(existsSync(path.join(FIX, `model_${name}.pth`))
-        ? [{ format: 'pth', read: async () => (sdd as unknown as { load(p: string): Promise<Record<string, sdd.Tensor>> }).load(path.join(FIX, `model_${name}.pth`)) }]
+      { format: 'safetensors', read: async () => readSafetensorsMin(refFile(`model_${name}.safetensors`)) },
+      ...(existsSync(path.join(REFERENCE_DIR, `model_${name}.pth`)) // the set leaves out the largest .pth
+        ? [{ format: 'pth', read: async () => (sdd as unknown as { load(p: string): Promise<Record<string, sdd.Tensor>> }).load(refFile(`model_${name}.pth`)) }]
         : []),
     ];
     for (const { format, read } of formats) {
@@ -81,7 +83,7 @@ describe.skipIf(!existsSync(FIX))('fixtures: reference checkpoints and outputs',
 
     it(`${name}: freeze() folds BatchNorm with the same outputs (1e-4); channels-last too`, () => {
       const model = sdd.models.create(name);
-      model.loadStateDict(readSafetensorsMin(path.join(FIX, `model_${name}.safetensors`)));
+      model.loadStateDict(readSafetensorsMin(refFile(`model_${name}.safetensors`)));
       model.eval();
       const x = input();
       const ref = sdd.noGrad(() => model.forward(x));
@@ -113,12 +115,12 @@ describe.skipIf(!existsSync(FIX))('fixtures: reference checkpoints and outputs',
     for (const name of MODELS) {
       sdd.manualSeed(1234); // the fixture models were built right after torch.manual_seed(1234); warm-up changed only BN buffers
       const model = sdd.models.create(name);
-      const ref = readSafetensorsMin(path.join(FIX, `model_${name}.safetensors`));
-      for (const [k, p] of model.namedParameters()) expect(p.equal(ref[k]!), `${name} ${k}`).toBe(true);
+      const want = readSafetensorsMin(refFile(`model_${name}.safetensors`));
+      for (const [k, p] of model.namedParameters()) expect(p.equal(want[k]!), `${name} ${k}`).toBe(true);
     }
     sdd.manualSeed(1235); // the trajectory's student: resnet8x4_sdd right after torch.manual_seed(1235)
     const student = sdd.models.create('resnet8x4_sdd');
-    const init = readSafetensorsMin(path.join(FIX, 'trajectory_student_init.safetensors'));
+    const init = readSafetensorsMin(refFile('trajectory_student_init.safetensors'));
     for (const [k, v] of Object.entries(student.stateDict())) expect(v.equal(init[k]!), k).toBe(true);
   });
 

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
+import { waitForExit, watchChild } from './helpers/child.js';
 
 class SmallNet extends sdd.nn.Module {
   conv: sdd.nn.Conv2d;
@@ -123,10 +124,13 @@ describe('Trainer', () => {
         const sd = { w: sdd.randn([512, 1024]) };
         for (;;) await sdd.save(sd, ${JSON.stringify(file)}, { metadata: { 'sdd-torch': 'x' } });`;
       for (let i = 0; i < 5; i++) {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+        watchChild(child);
         await new Promise((r) => setTimeout(r, 300 + 97 * i));
         child.kill('SIGKILL');
-        await new Promise((r) => child.once('exit', r));
+        // it loops forever: anything but our SIGKILL (a crash, a missing dist/) fails here with its output
+        const r = await waitForExit(child, { timeoutMs: 30_000 });
+        expect(r.signal, `child exited by itself (code ${r.code}):\n${r.stdout}${r.stderr}`).toBe('SIGKILL');
         // whatever moment the kill hit, the file is a complete checkpoint: the old one or a new one
         const size = statSync(file).size;
         const contents = sdd.readSafetensors(file);

@@ -1,29 +1,26 @@
-// The reference's 10-step SD-KD trajectory (../shared/fixtures/trajectory_*): teacher resnet32x4,
+// The reference's 10-step SD-KD trajectory (test/fixtures/reference/trajectory_*): teacher resnet32x4,
 // student resnet8x4 from the given initial weights, the reference step (CE 0.1 + SD-KD 0.9, T 4,
 // clip 40, SGD 0.05/0.9/5e-4), one thread as in the reference run.
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import * as sdd from '../lib/index.js';
-
-const fixtures = path.resolve(__dirname, '../../shared/fixtures');
+import { fixturePath, readFixtureJson } from './helpers/fixtures.js';
 
 describe('SD-KD training trajectory', () => {
   it('reproduces the reference losses, region weights and final parameters', async () => {
-    expect(existsSync(fixtures), `missing ${fixtures}: the shared reference folder must sit beside the repository`).toBe(true);
-    const expected = JSON.parse(readFileSync(path.join(fixtures, 'trajectory_expected.json'), 'utf8'));
-    const layout = JSON.parse(readFileSync(path.join(fixtures, 'trajectory_batches.json'), 'utf8'));
-    const raw = readFileSync(path.join(fixtures, 'trajectory_batches.bin'));
+    const expected = readFixtureJson<any>('reference/trajectory_expected.json');
+    const layout = readFixtureJson<{ labels: number[][] }>('reference/trajectory_batches.json');
+    const raw = readFileSync(fixturePath('reference/trajectory_batches.bin'));
     const images = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
     sdd.setNumThreads(1);
 
     const teacher = sdd.models.create('resnet32x4_sdd', { numClasses: 100, scales: [1, 2, 4] });
-    const tsd = await sdd.load(path.join(fixtures, 'model_resnet32x4_sdd.safetensors'));
+    const tsd = await sdd.load(fixturePath('reference/model_resnet32x4_sdd.safetensors'));
     teacher.loadStateDict(tsd);
     sdd.dispose(tsd);
     teacher.eval();
     const student = sdd.models.create('resnet8x4_sdd', { numClasses: 100, scales: [1, 2, 4] });
-    const ssd = await sdd.load(path.join(fixtures, 'trajectory_student_init.safetensors'));
+    const ssd = await sdd.load(fixturePath('reference/trajectory_student_init.safetensors'));
     student.loadStateDict(ssd);
     sdd.dispose(ssd);
 

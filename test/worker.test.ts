@@ -18,6 +18,7 @@ describe('worker_threads', () => {
       const w = new Worker(code, { eval: true, workerData: { entry } });
       w.once('message', (m) => { resolve(m); void w.terminate(); });
       w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`worker exited with code ${code} before posting a result`))); // no-op after resolve
     });
     const results = await Promise.all([run(), run()]);
     for (const r of results) {

@@ -1,13 +1,10 @@
-// Loading the reference data of ../shared/golden (computed with the authors' PyTorch code) and
-// regenerating the inputs of the large cases with the portable xorshift32 generator they document.
-// Format: ../shared/golden/README.md. Only node: built-ins here; the tests do the comparisons.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Loading the golden data (computed with the authors' PyTorch code, vendored in test/fixtures/golden
+// as .json.gz) and regenerating the inputs of the large cases with the portable xorshift32 generator
+// they document. Format: test/fixtures/golden/README.md. Where the files live is known only to
+// ./fixtures.ts. Only node: built-ins here; the tests do the comparisons.
+import { GOLDEN_DIR, REPO_ROOT, readFixtureJson } from './fixtures.js';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SHARED_DIR = path.resolve(REPO_ROOT, '../shared');
-export const GOLDEN_DIR = path.join(SHARED_DIR, 'golden');
+export { GOLDEN_DIR, REPO_ROOT };
 
 export const GOLDEN_FILES = ['spp', 'kd', 'dkd', 'nkd', 'sdd_kd', 'sdd_dkd', 'sdd_nkd'] as const;
 export type GoldenFile = (typeof GOLDEN_FILES)[number];
@@ -73,28 +70,12 @@ export interface SppCase {
 }
 export interface GoldenDoc<C> { meta: Record<string, unknown>; cases: C[] }
 
-/** Explains where the reference data is expected; thrown (never skipped) when it is missing. */
-export function missingGoldenMessage(file?: string): string {
-  const what = file === undefined ? GOLDEN_DIR : path.join(GOLDEN_DIR, file);
-  return `golden reference data not found: expected ${what}. The golden tests need the shared ` +
-    `reference folder next to the repository (path.resolve(<repo root>, '../shared') = ${SHARED_DIR}); ` +
-    'they fail rather than skip without it.';
-}
-
-const cache = new Map<string, unknown>();
-
-/** Parses ../shared/golden/<name>.json; throws a clear error when the folder or the file is missing. */
+/** Parses test/fixtures/golden/<name>.json.gz; throws an error naming the vendored file when it is missing or corrupt. */
 export function loadGolden(name: 'spp'): GoldenDoc<SppCase>;
 export function loadGolden(name: 'kd' | 'dkd' | 'nkd'): GoldenDoc<GlobalCase>;
 export function loadGolden(name: 'sdd_kd' | 'sdd_dkd' | 'sdd_nkd'): GoldenDoc<MultiCase>;
 export function loadGolden(name: GoldenFile): GoldenDoc<unknown> {
-  const file = path.join(GOLDEN_DIR, `${name}.json`);
-  const hit = cache.get(file);
-  if (hit !== undefined) return hit as GoldenDoc<unknown>;
-  if (!existsSync(file)) throw new Error(missingGoldenMessage(`${name}.json`));
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as GoldenDoc<unknown>;
-  cache.set(file, doc);
-  return doc;
+  return readFixtureJson<GoldenDoc<unknown>>(`golden/${name}.json`);
 }
 
 /** Loads every golden file, or reports why it could not (for a test that then fails loudly). */
