@@ -1,7 +1,8 @@
 // Making tensors: from JS data (arrays, nested arrays, typed arrays, scalars) and factories.
 import { native } from './native.js';
 import { Tensor, fromHandle, type NestedArray } from './tensor.js';
-import { checkDevice, dtypeCode, type Device, type DType, type DTypeLike } from './dtype.js';
+import { checkDevice, dtypeCode, dtypeName, type Device, type DType, type DTypeLike } from './dtype.js';
+import { checkIntValue, checkIntValues } from './int-check.js';
 import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOptions, checkShape, invalidParameterError } from './errors.js';
 
 export interface TensorOptions {
@@ -86,11 +87,15 @@ export function tensor(data: NestedArray | AnyTypedArray | ArrayLike<number>, op
       throw invalidParameterError('options.shape', `a shape with ${data.length} elements (the data's length)`, `[${shape.join(', ')}] (${numel} elements)` as unknown, true);
     }
     const dtype = dtypeCode('options.dtype', o.dtype ?? srcDtype);
+    // values that do not fit an integer dtype raise (no check when the source's own range fits)
+    checkIntValues('tensor()', data as ArrayLike<number> | BigInt64Array, dtypeName(dtype), shape, srcDtype);
     return fromHandle(native.fromTypedArray(data, shape, dtype, device, requiresGrad));
   }
   if (typeof data === 'number' || typeof data === 'boolean') {
     const dt = o.dtype ?? (typeof data === 'boolean' ? 'bool' : Number.isInteger(data) ? 'int64' : 'float32');
-    const t = fromHandle(native.scalar(data, dtypeCode('options.dtype', dt), device, false));
+    const code = dtypeCode('options.dtype', dt);
+    checkIntValue('tensor()', data, dtypeName(code));
+    const t = fromHandle(native.scalar(integral(data, code), code, device, false));
     if (o.shape !== undefined && checkShape('options.shape', o.shape).length > 0) {
       const r = t.reshape(o.shape);
       t.dispose();
@@ -108,6 +113,8 @@ export function tensor(data: NestedArray | AnyTypedArray | ArrayLike<number>, op
   const inferred: DType = n > 0 && counts.bools === n ? 'bool' : n > 0 && counts.ints === n ? 'int64' : 'float32';
   if (counts.bools > 0 && counts.bools !== n) throw invalidParameterError('data', 'all numbers or all booleans', 'a mix of numbers and booleans');
   const dtype = dtypeCode('options.dtype', o.dtype ?? inferred);
+  checkIntValues('tensor()', flat, dtypeName(dtype), shape, undefined,
+    o.dtype === undefined ? " (inferred from integer data: pass { dtype: 'float32' } or 'float64' for floating point)" : '');
   const finalShape = o.shape === undefined ? shape : checkShape('options.shape', o.shape);
   if (finalShape.reduce((a, b) => a * b, 1) !== n) {
     throw invalidParameterError('options.shape', `a shape with ${n} elements (the data's)`, o.shape, true);
@@ -115,12 +122,22 @@ export function tensor(data: NestedArray | AnyTypedArray | ArrayLike<number>, op
   return fromHandle(native.fromTypedArray(Float64Array.from(flat), finalShape, dtype, device, requiresGrad));
 }
 
+/** A checked value for an integer dtype, truncated toward zero as PyTorch does (2.7 -> 2). */
+function integral(value: number | boolean, dtype: number): number | boolean {
+  return typeof value === 'number' && !Number.isInteger(value) && isIntegerCode(dtype) ? Math.trunc(value) : value;
+}
+function isIntegerCode(dtype: number): boolean {
+  const d = dtypeName(dtype);
+  return d === 'int64' || d === 'int32' || d === 'int16' || d === 'int8' || d === 'uint8';
+}
+
 export function zeros(shape: number[], opts?: TensorOptions): Tensor { return full(shape, 0, opts); }
 export function ones(shape: number[], opts?: TensorOptions): Tensor { return full(shape, 1, opts); }
 export function full(shape: number[], value: number | boolean, opts?: TensorOptions): Tensor {
   const r = resolve('options', opts);
   if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidParameterError('value', 'a number', value);
-  return fromHandle(native.full(checkShape('shape', shape), value, r.dtype, r.device, r.requiresGrad));
+  checkIntValue('full()', value, dtypeName(r.dtype));
+  return fromHandle(native.full(checkShape('shape', shape), integral(value, r.dtype), r.dtype, r.device, r.requiresGrad));
 }
 /** Uninitialised memory: fill it before reading. */
 export function empty(shape: number[], opts?: TensorOptions): Tensor {

@@ -30,5 +30,22 @@ export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export function checkDevice(name: string, device: unknown): Device {
   if (device === undefined) return 'cpu';
   if (typeof device === 'string' && /^(cpu|cuda(:\d+)?)$/.test(device)) return device as Device;
-  throw invalidParameterError(name, "'cpu', 'cuda' or 'cuda:N'", device);
+  throw unknownDeviceError(name, device);
+}
+
+/** The error for a device that is not 'cpu', 'cuda' or 'cuda:N', with the likely intended one. */
+export function unknownDeviceError(name: string, device: unknown): Error {
+  const err = invalidParameterError(name, "'cpu', 'cuda' or 'cuda:N'", device);
+  if (typeof device === 'string') {
+    const s = device.trim().toLowerCase();
+    const n = /(\d+)$/.exec(s)?.[1];
+    const near = /^(gpu|cuda|nvidia|cu)/.test(s) ? (n !== undefined ? `cuda:${Number(n)}` : 'cuda') : s === 'cpu' ? 'cpu' : undefined;
+    err.message += `: unknown device '${device}'${near !== undefined ? ` (did you mean '${near}'?)` : ''}`;
+  }
+  return err;
+}
+
+/** Whether `s` names a dtype (or a PyTorch alias of one). */
+export function isDtypeName(s: unknown): boolean {
+  return typeof s === 'string' && (DTYPES as readonly string[]).includes(ALIASES[s] ?? s);
 }

@@ -14,6 +14,8 @@ type Scalar = number | boolean | bigint;
 export interface NativeBinding {
   // handles
   dispose(h: H): void;
+  /** the GC safety net: release the tensor once V8 has collected the handle */
+  guard(h: H): void;
   isDisposed(h: H): boolean;
   memory(): { liveTensors: number; bytes: number };
   // creation (dtype codes: see dtype.ts)

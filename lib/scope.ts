@@ -15,22 +15,16 @@ export const TENSOR_BRAND: unique symbol = Symbol.for('sdd-torch.Tensor');
 const scopes: Set<Tracked>[] = [];
 const kept = new WeakSet<Tracked>();
 
-// The safety net: a tensor nobody disposes is released when V8 collects it. Registration costs
-// about as much as a small op, so tensors made inside tidy() (which frees them deterministically)
-// are registered only if they escape it: returned to top level or passed to keep().
-const registry = new FinalizationRegistry<Handle>((handle) => {
-  try {
-    native.dispose(handle);
-  } catch {
-    /* the environment is shutting down */
-  }
-});
+// The safety net: a tensor nobody disposes is released once V8 has collected its handle. It is
+// native (a weak reference per tensor, swept right after garbage collections, see native/tensor.cc)
+// rather than a FinalizationRegistry: registry callbacks only run when the event loop turns, so a
+// synchronous loop that never yields would hold every tensor it dropped, autograd graphs included.
+// Guarding costs about as much as a small op, so tensors made inside tidy() (which frees them
+// deterministically) are guarded only if they escape it: returned to top level or passed to keep().
 function guard(t: Tracked): void {
   if (t.guarded) return;
   t.guarded = true;
-  // No unregister token: unregistering costs more than it saves. A disposed tensor's finalizer
-  // later finds its handle stale (native generations) and does nothing.
-  registry.register(t, t.handle);
+  native.guard(t.handle);
 }
 
 /** Called by every new tensor: the innermost open scope owns it; outside any scope the GC does. */

@@ -2,9 +2,10 @@
 import { inspect } from 'node:util';
 import { native, type Handle } from './native.js';
 import { track, TENSOR_BRAND } from './scope.js';
-import { checkDevice, dtypeCode, dtypeName, type Device, type DType, type DTypeLike } from './dtype.js';
-import { checkBoolean, checkDims, checkInteger, checkNumber, checkShape, invalidParameterError } from './errors.js';
+import { checkDevice, dtypeCode, dtypeName, isDtypeName, type Device, type DType, type DTypeLike } from './dtype.js';
+import { checkBoolean, checkDims, checkInteger, checkNumber, checkOptions, checkShape, invalidParameterError } from './errors.js';
 import { formatTensor } from './format.js';
+import { checkIntValue, isCheckedIntDtype } from './int-check.js';
 
 export type TensorOrScalar = Tensor | number | boolean;
 export type NestedArray = number | boolean | NestedArray[];
@@ -293,14 +294,14 @@ export class Tensor {
   indexSelect(dim: number, index: Tensor): Tensor { return wrap(native.indexSelect(this.handle, dimArg('dim', dim), tensorArg('index', index))); }
   gather(dim: number, index: Tensor): Tensor { return wrap(native.gather(this.handle, dimArg('dim', dim), tensorArg('index', index))); }
   scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
-    return wrap(native.scatter(this.handle, dimArg('dim', dim), tensorArg('index', index), other('src', src)));
+    return wrap(native.scatter(this.handle, dimArg('dim', dim), tensorArg('index', index), this.#stored('scatter()', other('src', src))));
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return wrap(native.scatterAdd(this.handle, dimArg('dim', dim), tensorArg('index', index), tensorArg('src', src)));
   }
   maskedFill(mask: Tensor, value: number | boolean): Tensor {
     if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidParameterError('value', 'a number', value);
-    return wrap(native.maskedFill(this.handle, tensorArg('mask', mask), value));
+    return wrap(native.maskedFill(this.handle, tensorArg('mask', mask), this.#stored('maskedFill()', value)));
   }
   maskedSelect(mask: Tensor): Tensor { return wrap(native.maskedSelect(this.handle, tensorArg('mask', mask))); }
   oneHot(numClasses = -1): Tensor { return wrap(native.oneHot(this.handle, checkInteger('numClasses', numClasses, -1))); }
@@ -312,12 +313,13 @@ export class Tensor {
     let device: string | null = null;
     let nonBlocking = false;
     if (typeof target === 'string') {
-      if (/^(cpu|cuda)/.test(target)) device = checkDevice('device', target);
-      else dtype = dtypeCode('dtype', target);
+      if (isDtypeName(target) || /^(float|int|uint|bool|double|half|long|bfloat)/.test(target)) dtype = dtypeCode('dtype', target);
+      else device = checkDevice('device', target); // 'gpu' -> unknown device 'gpu' (did you mean 'cuda'?)
     } else if (typeof target === 'object' && target !== null) {
-      if (target.dtype !== undefined) dtype = dtypeCode('dtype', target.dtype);
-      if (target.device !== undefined) device = checkDevice('device', target.device);
-      nonBlocking = target.nonBlocking === true;
+      const o = checkOptions('to() options', target, { dtype: 'any', device: 'any', nonBlocking: 'boolean' }, { hints: { non_blocking: 'nonBlocking' } });
+      if (o.dtype !== undefined) dtype = dtypeCode('dtype', o.dtype);
+      if (o.device !== undefined) device = checkDevice('device', o.device);
+      nonBlocking = o.nonBlocking === true;
     } else {
       throw invalidParameterError('target', 'a dtype, a device or { dtype, device }', target);
     }
@@ -349,7 +351,19 @@ export class Tensor {
   mul_(o: TensorOrScalar): this { native.inPlace(IN_PLACE.mul, this.handle, other('other', o)); return this; }
   div_(o: TensorOrScalar): this { native.inPlace(IN_PLACE.div, this.handle, other('other', o)); return this; }
   copy_(src: Tensor): this { native.inPlace(IN_PLACE.copy, this.handle, tensorArg('src', src)); return this; }
-  fill_(value: number | boolean): this { native.inPlace(IN_PLACE.fill, this.handle, other('value', value)); return this; }
+  fill_(value: number | boolean): this { native.inPlace(IN_PLACE.fill, this.handle, this.#stored('fill_()', other('value', value))); return this; }
+
+  /**
+   * A JS number written into this tensor's elements: for an integer dtype it must fit (NaN,
+   * ±Infinity and out-of-range values raise a RangeError) and fractions truncate toward zero.
+   */
+  #stored<V>(where: string, v: V): V {
+    if (typeof v !== 'number') return v;
+    const dtype = this.dtype;
+    if (!isCheckedIntDtype(dtype)) return v;
+    checkIntValue(where, v, dtype);
+    return Math.trunc(v) as V;
+  }
   zero_(): this { native.inPlace(IN_PLACE.zero, this.handle); return this; }
 }
 Object.defineProperty(Tensor.prototype, TENSOR_BRAND, { value: true });
@@ -364,6 +378,9 @@ export function where(condition: Tensor, a: TensorOrScalar, b: TensorOrScalar): 
   const c = tensorArg('condition', condition);
   const ha = other('input', a);
   const hb = other('other', b);
+  // an integer scalar beside an integer tensor takes that tensor's dtype: it must fit
+  if (typeof ha === 'number' && Number.isInteger(ha) && b instanceof Tensor) checkIntValue('where()', ha, b.dtype);
+  if (typeof hb === 'number' && Number.isInteger(hb) && a instanceof Tensor) checkIntValue('where()', hb, a.dtype);
   if (typeof ha !== 'object' && typeof hb !== 'object') {
     throw new TypeError('where(condition, a, b) needs at least one of a and b to be a Tensor (it sets the dtype)');
   }

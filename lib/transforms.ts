@@ -10,8 +10,9 @@
 import { native } from './native.js';
 import { Tensor, fromHandle } from './tensor.js';
 import { keep } from './scope.js';
-import { checkInteger, checkKnownKeys, checkOptions, invalidParameterError } from './errors.js';
+import { checkInteger, checkOptions, invalidParameterError } from './errors.js';
 import { toSeed } from './data/rng.js';
+import { checkDevice } from './dtype.js';
 import type { NativeOp } from './data/binding.js';
 import './data/binding.js';
 
@@ -89,8 +90,7 @@ function range2(name: string, r: unknown, def: [number, number]): [number, numbe
  * then crops `size` at a uniformly random offset. CIFAR: randomCrop(32, { padding: 4 }).
  */
 export function randomCrop(size: Size, opts: { padding?: Padding; paddingMode?: PaddingMode | 'constant' } = {}): Transform {
-  const o = checkOptions('options', opts);
-  checkKnownKeys('randomCrop() options', o, ['padding', 'paddingMode']);
+  const o = checkOptions('randomCrop() options', opts, { padding: 'any', paddingMode: 'any' }, { hints: { padding_mode: 'paddingMode', pad_if_needed: 'padding (pad_if_needed is not supported)', fill: "paddingMode (the fill is 0 with 'zeros')" } });
   return { kind: 'randomCrop', size: size2('size', size), padding: padding4('options.padding', o.padding ?? 0), paddingMode: paddingMode('options.paddingMode', o.paddingMode) };
 }
 
@@ -126,8 +126,7 @@ export function resize(size: Size): Transform {
 
 /** torchvision's RandomResizedCrop: a random area fraction `scale` and aspect `ratio`, resized to `size`. */
 export function randomResizedCrop(size: Size, opts: { scale?: readonly [number, number]; ratio?: readonly [number, number] } = {}): Transform {
-  const o = checkOptions('options', opts);
-  checkKnownKeys('randomResizedCrop() options', o, ['scale', 'ratio']);
+  const o = checkOptions('randomResizedCrop() options', opts, { scale: 'any', ratio: 'any' });
   return {
     kind: 'randomResizedCrop',
     size: size2('size', size),
@@ -151,8 +150,7 @@ export function normalize(meanOrPreset: readonly number[] | Preset, std?: readon
 
 /** uint8 -> float32 times `scale` (default 1/255, ToTensor); implied when the list has no normalize. */
 export function toFloat(opts: { scale?: number } = {}): Transform {
-  const scale = opts.scale ?? 1 / 255;
-  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw invalidParameterError('options.scale', 'a finite number', scale);
+  const { scale } = checkOptions<{ scale: number }>('toFloat() options', opts, { scale: { kind: 'number', default: 1 / 255 } });
   return { kind: 'toFloat', scale };
 }
 
@@ -245,8 +243,9 @@ export interface ApplyOptions {
  */
 export async function apply(images: Tensor, transforms: readonly Transform[], opts: ApplyOptions = {}): Promise<Tensor> {
   if (!(images instanceof Tensor)) throw invalidParameterError('images', 'a uint8 Tensor', images);
-  const o = checkOptions('options', opts) as ApplyOptions;
-  checkKnownKeys('apply() options', o as Record<string, unknown>, ['layout', 'seed', 'epoch', 'device', 'threads']);
+  const o = checkOptions<ApplyOptions>('apply() options', opts, {
+    layout: { kind: 'string', oneOf: ['NCHW', 'NHWC'] }, seed: 'any', epoch: { kind: 'integer', min: 0 }, device: 'any', threads: { kind: 'integer', min: 1 },
+  });
   if (images.dtype !== 'uint8') throw invalidParameterError('images', 'a uint8 tensor', `a ${images.dtype} tensor` as unknown);
   const nd = images.ndim;
   if (nd !== 3 && nd !== 4) throw invalidParameterError('images', 'a tensor of 3 or 4 dimensions', `shape [${images.shape.join(', ')}]` as unknown);
@@ -263,7 +262,7 @@ export async function apply(images: Tensor, transforms: readonly Transform[], op
       seed: toSeed('options.seed', o.seed ?? 0),
       epoch: checkInteger('options.epoch', o.epoch ?? 0, 0),
       targets: null,
-      device: o.device ?? 'cpu',
+      device: checkDevice('options.device', o.device),
       threads: checkInteger('options.threads', o.threads ?? 1, 1),
     });
     return keep(fromHandle(h));

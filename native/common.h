@@ -15,12 +15,16 @@ namespace sdd {
 // A live tensor owned by a JS handle. Handles are Napi::External values whose pointer field encodes
 // (generation << 32 | slot) rather than pointing anywhere: creating one needs no heap record and no
 // V8 weak callback (those cost more than a small op itself), and a stale handle is detected by its
-// generation. The JS layer adds a FinalizationRegistry safety net for tensors that escape tidy().
+// generation. Tensors that escape tidy() get a GC safety net (Guard): a weak reference to their
+// handle, checked by sweeps that run synchronously after V8 has collected garbage (see tensor.cc).
 struct Slot {
   at::Tensor tensor;
   const c10::StorageImpl* storage = nullptr;
   uint32_t generation = 1;
+  napi_ref weak = nullptr;  // set by Guard: the tensor is released once V8 has collected its handle
 };
+
+struct GcToken;
 
 // Per-environment state (main thread and each worker_thread get their own): the handle table,
 // live-tensor accounting and the bytes V8 has been told about.
@@ -31,6 +35,16 @@ struct EnvData {
   int64_t liveBytes = 0;       // bytes of distinct storages referenced by live handles
   int64_t pendingAdjust = 0;   // not yet reported to V8 (batched: the call is not free)
   std::unordered_map<const c10::StorageImpl*, std::pair<int64_t, int64_t>> storages;  // refs, bytes
+  // The GC safety net (tensor.cc): guarded slots, and a sentinel object whose collection says that
+  // V8 has run a GC since the last sweep.
+  napi_env env = nullptr;
+  int64_t guarded = 0;            // slots with a weak reference
+  int64_t guardsSinceSweep = 0;
+  int64_t guardedAfterSweep = 0;
+  int64_t bytesAfterSweep = 0;
+  napi_ref sentinel = nullptr;    // weak; empty once a GC has collected the sentinel
+  GcToken* token = nullptr;       // the sentinel's finalizer data
+  bool terminating = false;       // the environment is being torn down: no more JS, no more sweeps
 };
 
 EnvData& GetEnvData(Napi::Env env);
@@ -41,6 +55,9 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t);
 const at::Tensor& Unwrap(const Napi::Value& v, const char* what = "tensor");
 // Releases the tensor of a handle now (dispose; idempotent) and updates the accounting.
 void Release(const Napi::Value& v);
+// Puts a handle under the GC safety net: its tensor is released once V8 collects the handle (a
+// tensor that escaped tidy()). Idempotent.
+void Guard(const Napi::Value& v);
 // param.set_data(data) on the tensor behind a handle (keeps the handle and autograd leaf identity)
 // and moves the storage accounting to the new storage.
 void SetData(const Napi::Value& v, const at::Tensor& data);

@@ -1,6 +1,7 @@
 // Tensor handles (ownership, accounting, V8 memory pressure), creation from JS data and read-back.
 #include "common.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace sdd {
@@ -8,11 +9,17 @@ namespace sdd {
 // V8 is told about native memory in batches: every call is a VM round trip.
 static constexpr int64_t kAdjustThreshold = 1 << 20;
 
+static void OnEnvCleanup(void* arg);
+
 EnvData& GetEnvData(Napi::Env env) {
   auto* data = env.GetInstanceData<EnvData>();
   if (data == nullptr) {
     data = new EnvData();
+    data->env = env;
     env.SetInstanceData<EnvData>(data);  // deleted by node-addon-api when the env ends
+    // Cleanup hooks run before the env's references and instance data are finalized: the last
+    // moment our weak references can be deleted (and the point after which no sweep may run).
+    napi_add_env_cleanup_hook(env, OnEnvCleanup, data);
   }
   return *data;
 }
@@ -94,18 +101,133 @@ const at::Tensor& Unwrap(const Napi::Value& v, const char* what) {
   return slot->tensor;
 }
 
+static void DropWeak(EnvData& d, Slot& slot) {
+  if (slot.weak == nullptr) return;
+  napi_delete_reference(d.env, slot.weak);  // plain napi call: never throws, harmless at teardown
+  slot.weak = nullptr;
+  d.guarded -= 1;
+}
+
+static void ReleaseSlot(Napi::Env env, EnvData& d, uint32_t index) {
+  Slot& slot = d.slots[index];
+  DropWeak(d, slot);
+  Unaccount(env, d, slot);
+  slot.tensor.reset();
+  slot.generation += 1;  // every outstanding handle to this slot is now stale
+  if (slot.generation == 0) slot.generation = 1;
+  d.freeSlots.push_back(index);
+}
+
 void Release(const Napi::Value& v) {
   Napi::Env env = v.Env();
   EnvData& d = GetEnvData(env);
   Slot* slot = Lookup(d, v, "tensor");
   if (slot == nullptr) return;  // already released: dispose() is idempotent
   auto index = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(v.As<Napi::External<void>>().Data()) & 0xffffffffu);
-  Unaccount(env, d, *slot);
-  slot->tensor.reset();
-  slot->generation += 1;  // every outstanding handle to this slot is now stale
-  if (slot->generation == 0) slot->generation = 1;
-  d.freeSlots.push_back(index);
-  
+  ReleaseSlot(env, d, index);
+}
+
+// ---------------------------------------------------------------- the GC safety net
+//
+// A tensor that escapes tidy() (made at top level, returned from tidy to top level, or keep()) is
+// guarded: its slot holds a weak reference to its JS handle. V8 clears a weak reference during the
+// GC that collects the handle, synchronously; it only *runs finalizers* (Node-API finalizers and
+// FinalizationRegistry callbacks alike) later, when the event loop turns. So a sweep over the
+// guarded slots releases every tensor whose handle is gone, without waiting for the event loop:
+// a synchronous training loop that never yields stays bounded.
+//
+// When to sweep: a sentinel object, referenced only weakly, dies at the first GC after it was
+// made. Guard() checks it (one call) and sweeps once a GC has happened and enough was guarded
+// (64 handles, or half as many as were guarded after the last sweep: amortised, as each sweep
+// visits every slot) or 4 MiB was allocated since the last sweep. The sentinel's own finalizer
+// sweeps too, when the loop turns: that covers programs that stop making tensors. memory() does
+// not sweep, so counts read within synchronous code change only where tensors escape tidy().
+struct GcToken {
+  EnvData* d;
+};
+
+static constexpr int64_t kSweepBytes = 4 << 20;
+
+static void Sweep(Napi::Env env, EnvData& d);
+
+static void OnSentinelCollected(napi_env env, void* data, void* hint) {
+  auto* token = static_cast<GcToken*>(data);
+  EnvData* d = token->d;
+  delete token;
+  if (d == nullptr || d->terminating) return;  // replaced by a newer sentinel, or the env is ending
+  d->token = nullptr;
+  Sweep(Napi::Env(env), *d);
+}
+
+// A fresh sentinel (the previous one is dead or being replaced).
+static void Arm(Napi::Env env, EnvData& d) {
+  if (d.token != nullptr) d.token->d = nullptr;  // its finalizer, when it runs, does nothing
+  d.token = nullptr;
+  if (d.sentinel != nullptr) napi_delete_reference(env, d.sentinel);
+  d.sentinel = nullptr;
+  if (d.terminating || d.guarded == 0) return;
+  auto* token = new GcToken{&d};
+  napi_value ext;
+  if (napi_create_external(env, token, OnSentinelCollected, nullptr, &ext) != napi_ok) {
+    delete token;
+    return;
+  }
+  d.token = token;  // from here the finalizer owns it
+  if (napi_create_reference(env, ext, 0, &d.sentinel) != napi_ok) d.sentinel = nullptr;
+}
+
+static void Sweep(Napi::Env env, EnvData& d) {
+  if (d.terminating) return;
+  napi_handle_scope scope;
+  bool scoped = napi_open_handle_scope(env, &scope) == napi_ok;
+  for (uint32_t i = 0; i < d.slots.size(); ++i) {
+    Slot& slot = d.slots[i];
+    if (slot.weak == nullptr) continue;
+    napi_value v = nullptr;
+    if (napi_get_reference_value(env, slot.weak, &v) == napi_ok && v == nullptr) ReleaseSlot(env, d, i);
+  }
+  if (scoped) napi_close_handle_scope(env, scope);
+  d.guardsSinceSweep = 0;
+  d.guardedAfterSweep = d.guarded;
+  d.bytesAfterSweep = d.liveBytes;
+  Arm(env, d);
+}
+
+// True once a GC has collected the sentinel (or there is none yet).
+static bool GcSinceSweep(Napi::Env env, EnvData& d) {
+  if (d.sentinel == nullptr) return true;
+  napi_value v = nullptr;
+  return napi_get_reference_value(env, d.sentinel, &v) == napi_ok && v == nullptr;
+}
+
+void Guard(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  EnvData& d = GetEnvData(env);
+  Slot* slot = Lookup(d, v, "tensor");
+  if (slot == nullptr || slot->weak != nullptr || d.terminating) return;
+  if (napi_create_reference(env, v, 0, &slot->weak) != napi_ok) {
+    slot->weak = nullptr;
+    return;
+  }
+  d.guarded += 1;
+  d.guardsSinceSweep += 1;
+  bool due = d.guardsSinceSweep >= std::max<int64_t>(64, d.guardedAfterSweep / 2) ||
+             d.liveBytes - d.bytesAfterSweep >= kSweepBytes;
+  if (due && GcSinceSweep(env, d)) Sweep(env, d);
+  else if (d.sentinel == nullptr && d.token == nullptr) Arm(env, d);
+}
+
+// Env teardown (worker exit or terminate()): no sweep may run any more, and the weak references
+// must go now (after this hook Node finalizes the env's references itself). The tensors are freed
+// with the instance data.
+static void OnEnvCleanup(void* arg) {
+  auto* d = static_cast<EnvData*>(arg);
+  d->terminating = true;
+  for (auto& slot : d->slots) DropWeak(*d, slot);
+  if (d->token != nullptr) d->token->d = nullptr;
+  d->token = nullptr;
+  if (d->sentinel != nullptr) napi_delete_reference(d->env, d->sentinel);
+  d->sentinel = nullptr;
 }
 
 void SetData(const Napi::Value& v, const at::Tensor& data) {
@@ -124,6 +246,11 @@ bool IsReleased(const Napi::Value& v) { return Lookup(GetEnvData(v.Env()), v, "t
 
 static Napi::Value Dispose(const Napi::CallbackInfo& info) {
   Release(info[0]);
+  return info.Env().Undefined();
+}
+
+static Napi::Value GuardHandle(const Napi::CallbackInfo& info) {
+  Guard(info[0]);
   return info.Env().Undefined();
 }
 
@@ -364,6 +491,7 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {  // [shape, dtypeCode,
 
 void InitTensor(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "dispose", Dispose);
+  SDD_EXPORT(exports, "guard", GuardHandle);
   SDD_EXPORT(exports, "isDisposed", IsDisposed);
   SDD_EXPORT(exports, "memory", Memory);
   SDD_EXPORT(exports, "fromTypedArray", FromTypedArray);

@@ -106,7 +106,7 @@ describe('DataLoader order', () => {
     }
     // the abandoned batches land (on a busy machine, not at once) and are freed
     for (let i = 0; i < 100 && sdd.memory().liveTensors !== before; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(sdd.memory().liveTensors).toBe(before);
+    expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
     ds.dispose();
   });
 

@@ -98,6 +98,6 @@ describe('distillers', () => {
     d.step(data[0]!);
     const before = sdd.memory().liveTensors;
     for (let i = 0; i < 50; i++) d.step(data[i % 2]!);
-    expect(sdd.memory().liveTensors).toBe(before);
+    expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
   });
 });

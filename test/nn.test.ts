@@ -383,6 +383,6 @@ describe('nn.Module', () => {
     const before = sdd.memory().liveTensors;
     for (let i = 0; i < 5; i++) sdd.tidy(() => { net.forward(x).sum().backward(); });
     net.zeroGrad();
-    expect(sdd.memory().liveTensors).toBe(before);
+    expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
   });
 });

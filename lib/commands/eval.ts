@@ -6,7 +6,7 @@ import { load } from '../checkpoint/index.js';
 import { dispose } from '../scope.js';
 import { evaluate } from '../train/evaluate.js';
 import { ConfigError } from '../config.js';
-import type { Device } from '../dtype.js';
+import { checkDevice } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 
 export interface EvalArgs { model: string; checkpoint: string; data: string; dataset?: string; device?: string; batchSize?: string; json?: boolean }
@@ -23,7 +23,9 @@ export async function runEval(args: EvalArgs): Promise<void> {
   const type = args.dataset ?? 'cifar100';
   const numClasses = { cifar100: 100, cifar10: 10, cub200: 200, imagenet: 1000 }[type];
   if (!numClasses) throw new ConfigError(`--dataset ${type} is not supported (cifar100, cifar10, cub200, imagenet)`);
-  const device = (args.device ?? 'cpu') as Device;
+  const device = checkDevice('--device', args.device ?? 'cpu');
+  const batchSize = Number(args.batchSize ?? 64);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`--batch-size must be a positive integer, got ${args.batchSize}`);
   const model = models.create(args.model, { numClasses, dataset: type === 'imagenet' ? 'imagenet' : 'cifar' });
   const sd = await load(args.checkpoint);
   try { model.loadStateDict(modelWeights(sd), { strict: true }); } finally { dispose(sd); }
@@ -32,7 +34,7 @@ export async function runEval(args: EvalArgs): Promise<void> {
     : type === 'cifar10' ? await data.cifar10(args.data, { split: 'test' })
     : type === 'cub200' ? await data.cub200(args.data, { split: 'test' }) : await data.imageFolder(`${args.data}/val`);
   const t = type.startsWith('cifar') ? [transforms.normalize(type as 'cifar100')] : transforms.imagenetEval(224);
-  const loader = new data.DataLoader(test, { batchSize: Number(args.batchSize ?? 64), transforms: t, device });
+  const loader = new data.DataLoader(test, { batchSize, transforms: t, device });
   const r = await evaluate(model, loader.epoch(0));
   if (args.json) console.log(JSON.stringify({ model: args.model, checkpoint: args.checkpoint, ...r }));
   else console.log(`${args.model} on ${type} test (${r.count} images): top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%  loss ${r.loss.toFixed(4)}`);

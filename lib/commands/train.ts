@@ -1,4 +1,5 @@
 // `sdd-torch train --config <yaml>`: the authors' experiment configs run as they are.
+import os from 'node:os';
 import path from 'node:path';
 import * as models from '../models/index.js';
 import * as data from '../data/index.js';
@@ -6,14 +7,14 @@ import * as transforms from '../transforms.js';
 import * as distillers from '../distill/index.js';
 import { load } from '../checkpoint/index.js';
 import { dispose } from '../scope.js';
-import { setNumThreads } from '../runtime.js';
+import { manualSeed, setNumThreads } from '../runtime.js';
 import { sgd } from '../optim/sgd.js';
 import { multiStep } from '../optim/schedules.js';
 import { Trainer, type EpochLoader } from '../train/trainer.js';
 import type { BatchLike } from '../train/evaluate.js';
 import { ConfigError, defaultConfig, loadConfig, parseScales, type ExperimentConfig } from '../config.js';
 import { presetFile, presetNames } from '../presets.js';
-import type { Device } from '../dtype.js';
+import { checkDevice, type Device } from '../dtype.js';
 import { initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
 import { convertSyncBatchNorm, ddp as makeDdp, replicate } from '../dist/ddp.js';
 
@@ -95,6 +96,14 @@ function int(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** A count that must be at least 1 (0 would silently mean "no limit"). */
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (String(v).trim() === '' || !Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a positive integer, got ${v}`);
+  return n;
+}
+
 /** `train --preset` without a name: every shipped preset, with its method and pair, or why it cannot run. */
 export function printPresets(): void {
   const names = presetNames();
@@ -123,6 +132,8 @@ function configFile(args: TrainArgs): string | null {
 }
 
 export async function runTrain(args: TrainArgs): Promise<void> {
+  positiveInt('--limit-batches', args.limitBatches); // before anything is loaded
+  checkDevice('--device', args.device ?? 'cpu'); // 'gpu' -> unknown device 'gpu' (did you mean 'cuda'?)
   const cfg = loadConfig(configFile(args), args.set ?? []);
   const scales = args.M ? parseScales(args.M) : [1, 2, 4];
   const threads = int('--threads', args.threads) ?? int('$SDD_TORCH_THREADS', process.env.SDD_TORCH_THREADS);
@@ -145,6 +156,10 @@ async function trainRank(args: TrainArgs, cfg: ExperimentConfig, scales: number[
   const numClasses = NUM_CLASSES[cfg.DATASET.TYPE] ?? 100;
   const { name, settings } = distillerSettings(cfg, int('--warmup', args.warmup));
   const modelDataset = cfg.DATASET.TYPE === 'imagenet' ? 'imagenet' : 'cifar';
+  // one seed for the student's initialisation and the data order: a run is reproducible, and one
+  // that was stopped and resumed ends where an uninterrupted one does, bit for bit
+  const seed = 0;
+  manualSeed(seed);
   const student = models.create(cfg.DISTILLER.STUDENT, { numClasses, scales, dataset: modelDataset }).to(device);
   let teacher: models.SddModel | undefined;
   if (name !== 'vanilla') {
@@ -158,7 +173,6 @@ async function trainRank(args: TrainArgs, cfg: ExperimentConfig, scales: number[
   }
   const sets = await datasets(cfg, args.data);
   const workers = int('--workers', args.workers) ?? Math.max(1, cfg.DATASET.NUM_WORKERS);
-  const seed = 0;
   // SOLVER.BATCH_SIZE is the global batch: each of the world's ranks takes its share of it.
   const batchSize = Math.ceil(cfg.SOLVER.BATCH_SIZE / world);
   const trainLoader = group
@@ -171,7 +185,7 @@ async function trainRank(args: TrainArgs, cfg: ExperimentConfig, scales: number[
   if (group && args.syncBn) convertSyncBatchNorm(student, group);
   const ddp = group ? await makeDdp(student, { group }) : undefined;
   const distiller = distillers.create(name, { teacher, student, optimizer, ddp, ...settings });
-  const limit = int('--limit-batches', args.limitBatches);
+  const limit = positiveInt('--limit-batches', args.limitBatches);
   const out = args.out ?? path.join('runs', `${(cfg.EXPERIMENT.TAG || name).replace(/[^A-Za-z0-9_.-]+/g, '_')}`);
   const trainer = new Trainer({
     distiller, train: limited(trainLoader, limit), test: limited(testLoader, limit), epochs: cfg.SOLVER.EPOCHS,
@@ -184,5 +198,6 @@ async function trainRank(args: TrainArgs, cfg: ExperimentConfig, scales: number[
   const result = args.resume ? await trainer.resume(out) : await trainer.fit();
   if (ddp) say(`data parallel: ${ddp.totals.steps} gradient exchanges, ${(ddp.totals.ms / Math.max(1, ddp.totals.steps)).toFixed(1)} ms each on average (rank 0)`);
   say(`done: ${result.epochs} epochs${result.interrupted ? ' (interrupted: resume with --resume)' : ''}; best test top-1 ${(100 * Math.max(0, result.best.top1)).toFixed(2)}% (epoch ${result.best.epoch})`);
-  if (result.interrupted) process.exitCode = 130;
+  // stopped by a signal: the conventional 128 + its number (SIGINT 130, SIGTERM 143, SIGHUP 129)
+  if (result.interrupted) process.exitCode = 128 + (result.signal ? os.constants.signals[result.signal] ?? 2 : 2);
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { tensor } from '../creation.js';
 import { keep } from '../scope.js';
-import { invalidParameterError } from '../errors.js';
+import { checkOptions, invalidParameterError, TORCHVISION_SPLIT_HINTS, type OptionSchema } from '../errors.js';
 import { DataError, isDirectory, isFile, readWhole } from './files.js';
 import { TensorDataset } from './dataset.js';
 import { readCifarPython } from './cifar-python.js';
@@ -119,12 +119,14 @@ async function readNames(file: string): Promise<string[] | undefined> {
   }
 }
 
-function checkSplit(opts: CifarOptions): { split: 'train' | 'test'; format: 'auto' | 'binary' | 'python' } {
-  const split = opts.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw invalidParameterError('options.split', "'train' or 'test'", split);
-  const format = opts.format ?? 'auto';
-  if (!['auto', 'binary', 'python'].includes(format)) throw invalidParameterError('options.format', "'auto', 'binary' or 'python'", format);
-  return { split, format };
+const CIFAR_SCHEMA: OptionSchema = {
+  split: { kind: 'string', oneOf: ['train', 'test'], default: 'train' },
+  format: { kind: 'string', oneOf: ['auto', 'binary', 'python'], default: 'auto' },
+};
+const CIFAR100_SCHEMA: OptionSchema = { ...CIFAR_SCHEMA, labels: { kind: 'string', oneOf: ['fine', 'coarse'], default: 'fine' } };
+
+function checkSplit(where: string, opts: unknown, schema: OptionSchema): Required<Cifar100Options> {
+  return checkOptions<Required<Cifar100Options>>(`data.${where} options`, opts, schema, { hints: TORCHVISION_SPLIT_HINTS });
 }
 
 async function readBinaryFiles(files: string[], variant: 10 | 100): Promise<CifarArrays> {
@@ -145,7 +147,7 @@ function build(arrays: CifarArrays, targets: Int32Array, classes: readonly strin
  */
 export async function cifar10(root: string, opts: CifarOptions = {}): Promise<CifarDataset> {
   if (typeof root !== 'string' || root === '') throw invalidParameterError('root', 'a directory path', root);
-  const { split, format } = checkSplit(opts);
+  const { split, format } = checkSplit('cifar10', opts, CIFAR_SCHEMA);
   const bin = format === 'python' ? undefined : await locate(root, 'cifar-10-batches-bin', 'data_batch_1.bin');
   if (bin) {
     const files = split === 'train' ? [1, 2, 3, 4, 5].map((i) => path.join(bin, `data_batch_${i}.bin`)) : [path.join(bin, 'test_batch.bin')];
@@ -169,9 +171,7 @@ export async function cifar10(root: string, opts: CifarOptions = {}): Promise<Ci
  */
 export async function cifar100(root: string, opts: Cifar100Options = {}): Promise<CifarDataset> {
   if (typeof root !== 'string' || root === '') throw invalidParameterError('root', 'a directory path', root);
-  const { split, format } = checkSplit(opts);
-  const which = opts.labels ?? 'fine';
-  if (which !== 'fine' && which !== 'coarse') throw invalidParameterError('options.labels', "'fine' or 'coarse'", which);
+  const { split, format, labels: which } = checkSplit('cifar100', opts, CIFAR100_SCHEMA);
   const bin = format === 'python' ? undefined : await locate(root, 'cifar-100-binary', 'train.bin');
   let arrays: CifarArrays;
   let files: string[];

@@ -2,7 +2,7 @@
 // image_class_labels.txt ("<id> <class 1-200>"), train_test_split.txt ("<id> <1 train | 0 test>"),
 // classes.txt ("<class> <name>") and images/<path>. Targets are the classes minus one.
 import path from 'node:path';
-import { invalidParameterError } from '../errors.js';
+import { checkOptions, invalidParameterError, TORCHVISION_SPLIT_HINTS } from '../errors.js';
 import { DataError, isDirectory, isFile, readWhole } from './files.js';
 import { ImageListDataset, verifyImages, type Verify } from './image-folder.js';
 
@@ -41,8 +41,10 @@ async function readText(file: string, what: string): Promise<string> {
 /** CUB-200-2011 from `root`: the CUB_200_2011 directory or the one holding it. */
 export async function cub200(root: string, opts: CubOptions = {}): Promise<ImageListDataset> {
   if (typeof root !== 'string' || root === '') throw invalidParameterError('root', 'a directory path', root);
-  const split = opts.split ?? 'train';
-  if (split !== 'train' && split !== 'test' && split !== 'all') throw invalidParameterError('options.split', "'train', 'test' or 'all'", split);
+  const { split, verify } = checkOptions<Required<CubOptions>>('data.cub200 options', opts, {
+    split: { kind: 'string', oneOf: ['train', 'test', 'all'], default: 'train' },
+    verify: { kind: 'string', oneOf: ['header', 'decode', 'none'], default: 'header' },
+  }, { hints: TORCHVISION_SPLIT_HINTS });
   let dir = root;
   if (!(await isFile(path.join(dir, 'images.txt'))) && (await isDirectory(path.join(root, 'CUB_200_2011')))) dir = path.join(root, 'CUB_200_2011');
   const f = (name: string): string => path.join(dir, name);
@@ -80,6 +82,6 @@ export async function cub200(root: string, opts: CubOptions = {}): Promise<Image
   }
   const classes = Array.from({ length: Math.max(maxClass, classNames?.length ?? 0) }, (_, i) => classNames?.[i] ?? String(i + 1));
   if (paths.length === 0) throw new DataError(f('train_test_split.txt'), `marks no image as ${split}`);
-  await verifyImages(paths, opts.verify ?? 'header');
+  await verifyImages(paths, verify);
   return new ImageListDataset(paths, targets, classes);
 }

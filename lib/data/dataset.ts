@@ -4,7 +4,7 @@
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../scope.js';
-import { invalidParameterError, checkInteger } from '../errors.js';
+import { invalidParameterError, checkInteger, checkOptions } from '../errors.js';
 import './binding.js';
 
 /** How an image's bytes are laid out: channels last (HWC, shape [H, W, C] or [H, W]) or first (CHW). */
@@ -95,6 +95,14 @@ export class TensorDataset implements Dataset, NativeBacked {
    * @param targets one class index per image (a tensor, typed array or array).
    */
   constructor(images: Tensor, targets: Tensor | ArrayLike<number | bigint>, opts: { layout?: 'NCHW' | 'NHWC'; classes?: readonly string[]; owned?: boolean } = {}) {
+    opts = checkOptions<typeof opts>('TensorDataset options', opts, {
+      layout: { kind: 'string', oneOf: ['NCHW', 'NHWC'] },
+      classes: { kind: 'array', expected: 'an array of class names', check: (name, v) => {
+        (v as unknown[]).forEach((c, i) => { if (typeof c !== 'string') throw invalidParameterError(`${name}[${i}]`, 'a class name (a string)', c); });
+        return v;
+      } },
+      owned: 'boolean',
+    });
     if (!(images instanceof Tensor)) throw invalidParameterError('images', 'a uint8 Tensor', images);
     if (images.dtype !== 'uint8') throw invalidParameterError('images', 'a uint8 tensor (pixels 0-255)', `a ${images.dtype} tensor` as unknown);
     if (images.device !== 'cpu') throw invalidParameterError('images', 'a CPU tensor', `a tensor on ${images.device}` as unknown);

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { tensor } from '../creation.js';
 import { keep } from '../scope.js';
-import { invalidParameterError } from '../errors.js';
+import { checkOptions, invalidParameterError, TORCHVISION_SPLIT_HINTS } from '../errors.js';
 import { DataError, gunzipFile, isFile, isGzip, readWhole } from './files.js';
 import { TensorDataset } from './dataset.js';
 
@@ -149,8 +149,8 @@ export class MnistDataset extends TensorDataset {
  */
 export async function openMnist(root: string, variant: MnistVariant, opts: MnistOptions = {}): Promise<MnistDataset> {
   if (typeof root !== 'string' || root === '') throw invalidParameterError('root', 'a directory path', root);
-  const split = opts.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw invalidParameterError('options.split', "'train' or 'test'", split);
+  const { split } = checkOptions<Required<MnistOptions>>(`data.${{ mnist: 'mnist', 'fashion-mnist': 'fashionMnist', kmnist: 'kmnist' }[variant]} options`, opts,
+    { split: { kind: 'string', oneOf: ['train', 'test'], default: 'train' } }, { hints: TORCHVISION_SPLIT_HINTS });
   const prefix = split === 'train' ? 'train' : 't10k';
   const imagesFile = await findIdx(root, `${prefix}-images-idx3-ubyte`, variant);
   const labelsFile = await findIdx(root, `${prefix}-labels-idx1-ubyte`, variant);

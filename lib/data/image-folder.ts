@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { readdir, stat } from 'node:fs/promises';
 import { native } from '../native.js';
-import { invalidParameterError } from '../errors.js';
+import { checkOptions, checkOptionValue, invalidParameterError } from '../errors.js';
 import { DataError, isDirectory } from './files.js';
 import { NATIVE_SOURCE, toTargets, type Dataset, type NativeBacked, type NativeSource, type Sample } from './dataset.js';
 
@@ -27,6 +27,9 @@ export interface ImageInfo {
  * header ('header') or all its pixels ('decode'). Throws a DataError listing the bad files.
  */
 export async function verifyImages(paths: readonly string[], mode: Verify = 'header', concurrency = 4): Promise<ImageInfo[]> {
+  if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) throw invalidParameterError('paths', 'an array of file paths', paths);
+  checkOptionValue('mode', mode, { kind: 'string', oneOf: ['header', 'decode', 'none'] });
+  checkOptionValue('concurrency', concurrency, { kind: 'integer', min: 1, max: 1024 });
   if (mode === 'none') return [];
   const chunk = 256;
   const results: (ImageInfo | string)[] = new Array(paths.length);
@@ -112,8 +115,16 @@ async function walk(dir: string, exts: readonly string[], out: string[]): Promis
  */
 export async function imageFolder(root: string, opts: ImageFolderOptions = {}): Promise<ImageListDataset> {
   if (typeof root !== 'string' || root === '') throw invalidParameterError('root', 'a directory path', root);
+  const o = checkOptions<Required<ImageFolderOptions>>('data.imageFolder options', opts, {
+    extensions: { kind: 'array', default: IMAGE_EXTENSIONS, expected: 'an array of file extensions (e.g. [".jpg", ".png"])',
+      check: (name, v) => {
+        (v as unknown[]).forEach((e, i) => { if (typeof e !== 'string' || e === '') throw invalidParameterError(`${name}[${i}]`, 'a file extension (e.g. ".jpg")', e); });
+        return v;
+      } },
+    verify: { kind: 'string', oneOf: ['header', 'decode', 'none'], default: 'header' },
+  });
   if (!(await isDirectory(root))) throw new DataError(root, 'image folder not found (expected a directory with one sub-directory per class)');
-  const exts = (opts.extensions ?? IMAGE_EXTENSIONS).map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase());
+  const exts = o.extensions.map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase());
   const entries = await readdir(root, { withFileTypes: true });
   const classes: string[] = [];
   for (const e of entries) {
@@ -132,6 +143,6 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
       targets.push(c);
     }
   }
-  await verifyImages(paths, opts.verify ?? 'header');
+  await verifyImages(paths, o.verify);
   return new ImageListDataset(paths, targets, classes);
 }

@@ -7,7 +7,7 @@ import { native } from '../native.js';
 import { fromHandle, type Tensor } from '../tensor.js';
 import { keep } from '../scope.js';
 import { checkDevice, type Device } from '../dtype.js';
-import { checkBoolean, checkInteger, checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
+import { checkBoolean, checkInteger, checkOptions, invalidParameterError, type OptionSchema } from '../errors.js';
 import { toNativeOps, type Transform } from '../transforms.js';
 import { checkDataset, isNativeBacked, NATIVE_SOURCE, type Dataset, type Sample } from './dataset.js';
 import { isSampler, RandomSampler, SequentialSampler, type Sampler } from './sampler.js';
@@ -50,7 +50,16 @@ export interface Batch {
   batch: number;
 }
 
-const OPTION_KEYS = ['batchSize', 'shuffle', 'seed', 'dropLast', 'transforms', 'device', 'prefetch', 'workers', 'threadsPerBatch', 'sampler'] as const;
+const LOADER_SCHEMA: OptionSchema = {
+  batchSize: { kind: 'integer', min: 1 }, shuffle: 'boolean', seed: 'any', dropLast: 'boolean', transforms: 'any', device: 'any',
+  prefetch: { kind: 'integer', min: 0, max: 1024 }, workers: { kind: 'integer', min: 1, max: 64 },
+  threadsPerBatch: { kind: 'integer', min: 1, max: 256 }, sampler: 'any',
+};
+/** torch.utils.data.DataLoader's names for what this loader does otherwise, or takes under another name. */
+const LOADER_HINTS = {
+  num_workers: 'workers', prefetch_factor: 'prefetch (batches ahead, not per worker)', pin_memory: "device: 'cuda' (pinned memory is used for CUDA targets)",
+  collate_fn: 'transforms (per-batch native transforms; custom collation is not supported)', batch_sampler: 'sampler + batchSize',
+};
 
 /** A counting semaphore: at most `n` native batch jobs in flight. */
 class Slots {
@@ -126,8 +135,7 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   constructor(dataset: Dataset, opts: LoaderOptions = {}) {
     this.dataset = checkDataset('dataset', dataset);
-    const o = checkOptions('options', opts) as LoaderOptions;
-    checkKnownKeys('DataLoader options', o as Record<string, unknown>, OPTION_KEYS);
+    const o = checkOptions<LoaderOptions>('DataLoader options', opts, LOADER_SCHEMA, { hints: LOADER_HINTS });
     this.batchSize = checkInteger('options.batchSize', o.batchSize ?? 1, 1);
     this.dropLast = o.dropLast === undefined ? false : checkBoolean('options.dropLast', o.dropLast);
     this.seed = toSeed('options.seed', o.seed ?? 0);
@@ -183,9 +191,14 @@ export class DataLoader implements AsyncIterable<Batch> {
    * Iterates epoch `epoch` (from batch `startBatch`, default 0, for a resume mid-epoch) without
    * changing the loader's epoch. Breaking out of the loop disposes the batches prepared ahead.
    */
-  async *epoch(epoch: number, opts: { startBatch?: number } = {}): AsyncGenerator<Batch, void, undefined> {
+  epoch(epoch: number, opts: { startBatch?: number } = {}): AsyncGenerator<Batch, void, undefined> {
+    // checked here, when called, not at the first next()
     checkInteger('epoch', epoch, 0);
-    const start = checkInteger('options.startBatch', opts.startBatch ?? 0, 0);
+    const start = checkOptions<{ startBatch: number }>('DataLoader.epoch() options', opts, { startBatch: { kind: 'integer', min: 0, default: 0 } }).startBatch;
+    return this.#epoch(epoch, start);
+  }
+
+  async *#epoch(epoch: number, start: number): AsyncGenerator<Batch, void, undefined> {
     const batches = this.batchIndices(epoch);
     const slots = new Slots(this.workers);
     const pending: Promise<Batch>[] = [];

@@ -1,6 +1,6 @@
 // Samplers: which data set indices an epoch visits, in which order. Each is a pure function of the
 // epoch (and its seed), so a run resumed at epoch e sees exactly the order it would have seen.
-import { checkBoolean, checkInteger, checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
+import { checkBoolean, checkInteger, checkOptions, invalidParameterError } from '../errors.js';
 import { permutation, toSeed } from './rng.js';
 
 /** Yields the indices of one epoch. */
@@ -32,8 +32,9 @@ export class RandomSampler implements Sampler {
   readonly length: number;
   readonly seed: bigint;
   constructor(n: number, opts: { seed?: number | bigint } = {}) {
+    const o = checkOptions('RandomSampler options', opts, { seed: 'any' });
     this.length = checkInteger('n', n, 0);
-    this.seed = toSeed('options.seed', opts.seed ?? 0);
+    this.seed = toSeed('options.seed', o.seed ?? 0);
   }
   indices(epoch: number): Int32Array {
     return permutation(this.length, this.seed, checkInteger('epoch', epoch, 0));
@@ -72,8 +73,8 @@ export class DistributedSampler implements Sampler {
   readonly totalSize: number;
 
   constructor(n: number, opts: DistributedOptions) {
-    const o = checkOptions('options', opts);
-    checkKnownKeys('DistributedSampler options', o, ['rank', 'worldSize', 'shuffle', 'seed', 'dropLast']);
+    const o = checkOptions('DistributedSampler options', opts,
+      { rank: 'any', worldSize: 'any', shuffle: 'boolean', seed: 'any', dropLast: 'boolean' });
     this.n = checkInteger('n', n, 0);
     this.worldSize = checkInteger('options.worldSize', o.worldSize, 1);
     this.rank = checkInteger('options.rank', o.rank, 0);
@@ -125,8 +126,7 @@ export class ShardSampler implements Sampler {
   readonly length: number;
 
   constructor(n: number, opts: { rank: number; worldSize: number }) {
-    const o = checkOptions('options', opts);
-    checkKnownKeys('ShardSampler options', o, ['rank', 'worldSize']);
+    const o = checkOptions('ShardSampler options', opts, { rank: 'any', worldSize: 'any' });
     this.n = checkInteger('n', n, 0);
     this.worldSize = checkInteger('options.worldSize', o.worldSize, 1);
     this.rank = checkInteger('options.rank', o.rank, 0);

@@ -57,6 +57,7 @@ function describe(m: ReplicableModule): { entries: [string, Tensor][]; text: str
  * (no rank is left waiting) naming the rank that differs.
  */
 export async function replicate(module: ReplicableModule, opts: { group?: ProcessGroup; src?: number; what?: string } = {}): Promise<void> {
+  opts = checkOptions<typeof opts>('dist.replicate options', opts, { group: 'object', src: { kind: 'integer', min: 0 }, what: 'string' });
   const g = opts.group ?? defaultGroup();
   const src = opts.src ?? 0;
   const what = opts.what ?? 'model';

@@ -32,7 +32,10 @@ export interface LaunchOptions {
 }
 
 export interface LaunchResult {
-  /** 0 when every worker succeeded, else the first failure's exit code (128 + signal number for a signal) */
+  /**
+   * 0 when every worker succeeded, else the first failure's exit code (128 + signal number for a
+   * signal); after a forwarded signal that the workers obeyed, their code (SIGTERM: 143)
+   */
   exitCode: number;
   /** per local rank: its pid, exit code and signal */
   workers: { rank: number; pid: number; code: number | null; signal: NodeJS.Signals | null }[];
@@ -89,15 +92,24 @@ export function launch(options: LaunchOptions): Promise<LaunchResult> {
       killTimer = setTimeout(() => signalAll('SIGKILL'), graceMs);
       killTimer.unref();
     };
-    // Ctrl-C / SIGTERM to the launcher: forwarded once to every worker (they are not in the
-    // terminal's foreground process group, so they would not get Ctrl-C twice).
-    let interrupted = false;
+    // Ctrl-C / SIGTERM / SIGHUP to the launcher: forwarded to every worker, once per signal received
+    // (they are not in the terminal's foreground process group, so they would not get Ctrl-C twice).
+    // A Trainer worker finishes its step, rank 0 checkpoints, and each exits with 128 + the signal's
+    // number: that is an orderly stop, not a failure that should stop the others (a second signal
+    // from the launcher would make them quit at once). Forwarding again is the user's force-quit.
+    const forwarded = new Set<NodeJS.Signals>();
+    const ignore = () => {};
     const forward = (sig: NodeJS.Signals) => () => {
-      if (sig === 'SIGINT') interrupted = true;
+      forwarded.add(sig);
+      // SIGHUP: the terminal is gone; writing to it fails (EIO), which must not end the launcher (and its workers)
+      if (sig === 'SIGHUP') for (const st of [process.stdout, process.stderr]) if (st.listenerCount('error') === 0) st.on('error', ignore);
       log(`sdd-torch launch: ${sig} received, forwarding to ${running} worker(s)`);
       signalAll(sig);
-      if (sig === 'SIGTERM') stopOthers('terminated');
     };
+    // after a forwarded signal, exit code 128 + its number (or death by it) is a worker's orderly
+    // stop (rank 0 may still be writing its checkpoint): not a failure that should stop the others
+    const orderly = (code: number | null, signal: NodeJS.Signals | null) =>
+      (signal !== null && forwarded.has(signal)) || [...forwarded].some((s) => code === 128 + (os.constants.signals[s] ?? 0));
     const onInt = forward('SIGINT'), onTerm = forward('SIGTERM'), onHup = forward('SIGHUP');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
@@ -130,11 +142,8 @@ export function launch(options: LaunchOptions): Promise<LaunchResult> {
       workers.push(record);
       let closed = false;
       // 'exit' names the first failure (a rank's pipes may close later than its peers react to its death)
-      // after a forwarded Ctrl-C, exit code 130 is a worker's orderly stop (rank 0 may still be
-      // writing its checkpoint): not a failure that should stop the others
-      const orderly = (code: number | null) => interrupted && code === 130;
       child.on('exit', (code, signal) => {
-        if (code !== 0 && !orderly(code) && !failed && !stopping) {
+        if (code !== 0 && !orderly(code, signal) && !failed && !stopping) {
           failed = { rank, code, signal };
           stopOthers(`rank ${rank} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
         }
@@ -145,7 +154,7 @@ export function launch(options: LaunchOptions): Promise<LaunchResult> {
         record.code = code;
         record.signal = signal;
         running--;
-        if (code !== 0 && !orderly(code) && !failed && !stopping) {
+        if (code !== 0 && !orderly(code, signal) && !failed && !stopping) {
           failed = { rank, code, signal };
           stopOthers(`rank ${rank} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
         }
@@ -155,8 +164,10 @@ export function launch(options: LaunchOptions): Promise<LaunchResult> {
           process.off('SIGTERM', onTerm);
           process.off('SIGHUP', onHup);
           process.off('exit', onExit);
-          const firstBad = failed ?? workers.find((w) => w.code !== 0);
-          const exitCode = !firstBad ? 0 : firstBad.code ?? 128 + (os.constants.signals[firstBad.signal!] ?? 0);
+          // a failure names its rank; workers stopped by a forwarded signal only set the exit code (e.g. 143)
+          const firstBad = failed ?? workers.find((w) => w.code !== 0 && !orderly(w.code, w.signal));
+          const first = firstBad ?? workers.find((w) => w.code !== 0);
+          const exitCode = !first ? 0 : first.code ?? 128 + (os.constants.signals[first.signal!] ?? 0);
           resolve({ exitCode, workers, failed: firstBad ? { rank: firstBad.rank, code: firstBad.code, signal: firstBad.signal } : undefined });
         }
       };

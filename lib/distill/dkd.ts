@@ -21,7 +21,7 @@ export class DKD extends Distiller {
     return {
       terms: {
         ce: crossEntropy(s.logits, y).mul(ceWeight),
-        kd: dkd(s.logits, t!.logits, y, { alpha, beta, temperature }).mul(lossWarmup(epoch, warmup)),
+        kd: this.term('kd', () => dkd(s.logits, t!.logits, y, { alpha, beta, temperature, nonFinite: this.nonFinite })).mul(lossWarmup(epoch, warmup)),
       },
     };
   }

@@ -1,5 +1,6 @@
 // The distiller registry: distillers.create(name, options). Users can register their own.
 import type { Distiller, DistillerOptions } from './distiller.js';
+import { invalidParameterError, nearestKey } from '../errors.js';
 import { Vanilla } from './vanilla.js';
 import { KD } from './kd.js';
 import { DKD } from './dkd.js';
@@ -8,7 +9,7 @@ import { SddKD } from './sdd-kd.js';
 import { SddDKD } from './sdd-dkd.js';
 import { SddNKD } from './sdd-nkd.js';
 
-export { Distiller, type DistillerOptions, type StepInput, type StepResult, type LossTerms } from './distiller.js';
+export { Distiller, NonFiniteLossError, type DistillerOptions, type StepInput, type StepResult, type LossTerms } from './distiller.js';
 export type { DistillModel, ModelOutput } from './types.js';
 export { Vanilla, KD, DKD, NKD, SddKD, SddDKD, SddNKD };
 
@@ -40,6 +41,10 @@ export function register(name: string, factory: Factory): void {
 export function create(name: string, opts: DistillerOptions & Record<string, unknown>): Distiller {
   const key = ALIASES[name] ?? name;
   const f = registry.get(key);
-  if (!f) throw new RangeError(`Unknown distiller '${name}'; known: ${names().join(', ')}`);
+  if (!f) {
+    const near = typeof name === 'string' ? nearestKey(name, [...names(), ...Object.keys(ALIASES)]) : undefined;
+    throw new RangeError(`Unknown distiller '${name}'; known: ${names().join(', ')}${near !== undefined ? ` (did you mean ${ALIASES[near] ?? near}?)` : ''}`);
+  }
+  if (typeof opts !== 'object' || opts === null) throw invalidParameterError('options', 'an options object ({ teacher, student, optimizer, ...settings })', opts);
   return f(opts);
 }

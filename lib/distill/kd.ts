@@ -20,7 +20,7 @@ export class KD extends Distiller {
     return {
       terms: {
         ce: crossEntropy(s.logits, y).mul(ceWeight),
-        kd: kd(s.logits, t!.logits, { temperature }).mul(kdWeight),
+        kd: this.term('kd', () => kd(s.logits, t!.logits, { temperature, nonFinite: this.nonFinite })).mul(kdWeight),
       },
     };
   }

@@ -21,7 +21,7 @@ export class NKD extends Distiller {
     return {
       terms: {
         ce: crossEntropy(s.logits, y).mul(ceWeight),
-        kd: nkd(s.logits, t!.logits, y, { temperature, gamma, excludeTarget }).mul(lossWarmup(epoch, warmup)),
+        kd: this.term('kd', () => nkd(s.logits, t!.logits, y, { temperature, gamma, excludeTarget, nonFinite: this.nonFinite })).mul(lossWarmup(epoch, warmup)),
       },
     };
   }

@@ -20,7 +20,7 @@ export class SddDKD extends Distiller {
   protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
     const { ceWeight, alpha, beta, temperature, warmup, complementaryWeight } = this.settings;
     const [ss, ts] = requireScaleLogits(this.name, s, t!);
-    const d = sddDkd(ss, ts, y, { alpha, beta, temperature, complementaryWeight, details: true });
+    const d = this.term('kd', () => sddDkd(ss, ts, y, { alpha, beta, temperature, complementaryWeight, details: true, nonFinite: this.nonFinite }));
     return sddTerms({ ce: crossEntropy(s.logits, y).mul(ceWeight), kd: d.loss.mul(lossWarmup(epoch, warmup)) }, d, this.details);
   }
 }

@@ -20,7 +20,7 @@ export class SddKD extends Distiller {
   protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor): LossTerms {
     const { ceWeight, kdWeight, temperature, complementaryWeight } = this.settings;
     const [ss, ts] = requireScaleLogits(this.name, s, t!);
-    const d = sddKd(ss, ts, y, { temperature, complementaryWeight, details: true });
+    const d = this.term('kd', () => sddKd(ss, ts, y, { temperature, complementaryWeight, details: true, nonFinite: this.nonFinite }));
     return sddTerms({ ce: crossEntropy(s.logits, y).mul(ceWeight), kd: d.loss.mul(kdWeight) }, d, this.details);
   }
 }

@@ -20,7 +20,7 @@ export class SddNKD extends Distiller {
   protected losses(s: ModelOutput, t: ModelOutput | undefined, y: Tensor, epoch: number): LossTerms {
     const { ceWeight, temperature, gamma, warmup, complementaryWeight, excludeTarget } = this.settings;
     const [ss, ts] = requireScaleLogits(this.name, s, t!);
-    const d = sddNkd(ss, ts, y, { temperature, gamma, complementaryWeight, excludeTarget, details: true });
+    const d = this.term('kd', () => sddNkd(ss, ts, y, { temperature, gamma, complementaryWeight, excludeTarget, details: true, nonFinite: this.nonFinite }));
     return sddTerms({ ce: crossEntropy(s.logits, y).mul(ceWeight), kd: d.loss.mul(lossWarmup(epoch, warmup)) }, d, this.details);
   }
 }

@@ -1,27 +1,45 @@
 // Method settings: the reference defaults (sdd-method.md §6, configs/README.md), validated.
-import { checkFinite, checkKnownKeys, invalidParameterError } from '../errors.js';
+import { checkKnownKeys, checkOptionValue, type OptionSpec } from '../errors.js';
 import { checkScales } from '../sdd/pool.js';
 
-export function resolveSettings<T extends Record<string, unknown>>(method: string, given: Record<string, unknown>, defaults: T): T {
-  checkKnownKeys(`${method} settings`, given, Object.keys(defaults));
+/** Ranges of settings some methods share (others: any finite number, or the default's type). */
+const RANGES: Record<string, OptionSpec> = {
+  temperature: { kind: 'number', above: 0 },
+  warmup: { kind: 'number', min: 0 },
+  complementaryWeight: { kind: 'number', min: 0 },
+};
+
+/** The reference's config names (YAML sections KD / DKD / SDD) for our settings. */
+const HINTS: Record<string, string> = {
+  T: 'temperature', TEMPERATURE: 'temperature', CE_WEIGHT: 'ceWeight', KD_WEIGHT: 'kdWeight', ALPHA: 'alpha', BETA: 'beta',
+  WARMUP: 'warmup', GAMMA: 'gamma', M: 'models.create(name, { scales }) (the regions come from the model)',
+  scales: 'models.create(name, { scales }) (the regions come from the model)',
+};
+
+export function resolveSettings<T extends Record<string, unknown>>(method: string, given: Record<string, unknown>, defaults: T,
+  alsoKnown: readonly string[] = []): T {
+  const known = Object.keys(defaults);
+  for (const key of Object.keys(given)) {
+    // a distiller's shared options are known too, so a misspelt one gets the right suggestion
+    if (!known.includes(key)) checkKnownKeys(`${method} settings`, { [key]: given[key] }, [...alsoKnown, ...known], HINTS);
+  }
   const out = { ...defaults } as Record<string, unknown>;
   for (const [k, v] of Object.entries(given)) {
     if (v === undefined) continue;
     const d = defaults[k];
-    if (typeof d === 'number') out[k] = checkFinite(`${method}.${k}`, v);
-    else if (typeof d === 'boolean') {
-      if (typeof v !== 'boolean') throw invalidParameterError(`${method}.${k}`, 'a boolean', v);
-      out[k] = v;
-    } else if (Array.isArray(d)) out[k] = checkScales(`${method}.${k}`, v);
+    const name = `${method}.${k}`;
+    if (typeof d === 'number') out[k] = checkOptionValue(name, v, RANGES[k] ?? 'number');
+    else if (typeof d === 'boolean') out[k] = checkOptionValue(name, v, 'boolean');
+    else if (Array.isArray(d)) out[k] = checkScales(name, v);
     else out[k] = v;
   }
   return out as T;
 }
 
-const BASE_KEYS = new Set(['teacher', 'student', 'optimizer', 'clipGradNorm', 'details', 'ddp']);
+const BASE_KEYS = new Set(['teacher', 'student', 'optimizer', 'clipGradNorm', 'details', 'ddp', 'nonFinite']);
 
 /** The method's own settings from distiller options (the shared options removed), defaults applied. */
 export function methodSettings<T extends Record<string, unknown>>(method: string, opts: object, defaults: T): T {
   const rest = Object.fromEntries(Object.entries(opts).filter(([k]) => !BASE_KEYS.has(k)));
-  return resolveSettings(method, rest, defaults);
+  return resolveSettings(method, rest, defaults, [...BASE_KEYS]);
 }

@@ -3,11 +3,15 @@ import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js
 import { crossEntropy } from '../sdd/losses.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelOutput } from './types.js';
+import { methodSettings } from './settings.js';
 
 export class Vanilla extends Distiller {
   readonly name = 'vanilla';
   protected override readonly needsTeacher = false;
-  constructor(opts: DistillerOptions) { super(opts); }
+  constructor(opts: DistillerOptions) {
+    super(opts);
+    methodSettings('vanilla', opts, {}); // no settings of its own: anything else is a mistake
+  }
   protected losses(s: ModelOutput, _t: ModelOutput | undefined, y: Tensor): LossTerms {
     return { terms: { ce: crossEntropy(s.logits, y) } };
   }

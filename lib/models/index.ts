@@ -2,7 +2,7 @@
 // registry users can extend. models.create(name, { numClasses, scales, dataset }) -> SddModel whose
 // forward(x) returns { logits, scaleLogits, features }.
 import { checkDevice, type Device, type DTypeLike } from '../dtype.js';
-import { checkBoolean, checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
+import { checkBoolean, checkOptions, invalidParameterError } from '../errors.js';
 import { SddModel, type ModelOptions } from './base.js';
 import { cifarResNets } from './resnet-cifar.js';
 import { wideResNets } from './wrn.js';
@@ -64,10 +64,9 @@ aliases.imagenet.set('MobileNetV1', 'MobileNetV2');
 export function register(name: string, factory: ModelFactory, opts: { dataset?: Dataset; override?: boolean } = {}): void {
   if (typeof name !== 'string' || name.length === 0) throw invalidParameterError('name', 'a non-empty string', name);
   if (typeof factory !== 'function') throw invalidParameterError('factory', 'a function (options) => SddModel', factory);
-  const o = checkOptions('register options', opts);
-  checkKnownKeys('register options', o, ['dataset', 'override']);
-  const family = familyOf(opts.dataset ?? 'cifar');
-  if (registry[family].has(name) && opts.override !== true) {
+  const o = checkOptions<{ dataset?: Dataset; override?: boolean }>('models.register options', opts, { dataset: 'any', override: 'boolean' });
+  const family = familyOf(o.dataset ?? 'cifar');
+  if (registry[family].has(name) && o.override !== true) {
     throw new Error(`models.register: "${name}" is already registered for ${family}; pass { override: true } to replace it`);
   }
   registry[family].set(name, factory);
@@ -121,8 +120,10 @@ export function resolve(name: string, dataset?: Dataset): { family: ModelFamily;
  * manualSeed) are the reference's.
  */
 export function create(name: string, opts: CreateOptions = {}): SddModel {
-  const o = checkOptions('models.create options', opts) as CreateOptions;
-  checkKnownKeys('models.create options', o as Record<string, unknown>, ['numClasses', 'scales', 'poolMode', 'dataset', 'device', 'dtype', 'channelsLast']);
+  const o = checkOptions<CreateOptions>('models.create options', opts, {
+    numClasses: { kind: 'integer', min: 1 }, scales: 'any', poolMode: 'any', dataset: 'any', device: 'any', dtype: 'any', channelsLast: 'boolean',
+  }, { hints: { num_classes: 'numClasses', M: 'scales', pretrained: 'nothing (load weights with sdd.load + model.loadStateDict)', channels_last: 'channelsLast' } });
+  if (o.device !== undefined) checkDevice('options.device', o.device);
   const { family, name: resolved } = resolve(name, o.dataset);
   const dataset: Dataset = o.dataset ?? family;
   const factory = registry[family].get(resolved)!;

@@ -2,7 +2,7 @@
 import './binding.js';
 import { native } from '../native.js';
 import { Tensor, fromHandle, unwrapTensor } from '../tensor.js';
-import { checkBoolean, checkInteger, invalidParameterError } from '../errors.js';
+import { checkBoolean, checkInteger, checkOptions, invalidParameterError } from '../errors.js';
 
 type IntPair = number | [number, number];
 function pair(name: string, v: unknown, min: number): [number, number] {
@@ -16,6 +16,7 @@ export interface Conv2dArgs { stride?: IntPair; padding?: IntPair; dilation?: In
 
 /** F.conv2d (plus PyTorch's Conv2d padding modes). */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dArgs = {}): Tensor {
+  opts = checkOptions<Conv2dArgs>('functional.conv2d options', opts, { stride: 'any', padding: 'any', dilation: 'any', groups: 'any', paddingMode: 'any' });
   const mode = MODES.indexOf(opts.paddingMode ?? 'zeros');
   if (mode < 0) throw invalidParameterError('paddingMode', "'zeros', 'reflect', 'replicate' or 'circular'", opts.paddingMode);
   const spec = Int32Array.from([...pair('stride', opts.stride ?? 1, 1), ...pair('padding', opts.padding ?? 0, 0),
@@ -27,12 +28,15 @@ export interface BatchNormArgs { weight?: Tensor | null; bias?: Tensor | null; t
 
 /** F.batch_norm: updates runningMean/runningVar in place in training mode. */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormArgs = {}): Tensor {
+  opts = checkOptions<BatchNormArgs>('functional.batchNorm options', opts,
+    { weight: { kind: 'any', nullable: true }, bias: { kind: 'any', nullable: true }, training: 'boolean', momentum: 'number', eps: { kind: 'number', min: 0 } });
   const h = (name: string, t: Tensor | null | undefined) => (t == null ? null : unwrapTensor(name, t));
   return fromHandle(native.nnBatchNorm(unwrapTensor('input', x), h('weight', opts.weight), h('bias', opts.bias), h('runningMean', runningMean),
     h('runningVar', runningVar), null, Float64Array.from([opts.momentum ?? 0.1, opts.eps ?? 1e-5, 0]), opts.training === undefined ? false : checkBoolean('training', opts.training)));
 }
 
 export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair; dilation?: IntPair; ceilMode?: boolean } = {}): Tensor {
+  opts = checkOptions<typeof opts>('functional.maxPool2d options', opts, { stride: 'any', padding: 'any', dilation: 'any', ceilMode: 'boolean' });
   const k = pair('kernelSize', kernelSize, 1);
   const spec = Int32Array.from([...k, ...pair('stride', opts.stride ?? k, 1), ...pair('padding', opts.padding ?? 0, 0),
     ...pair('dilation', opts.dilation ?? 1, 1), opts.ceilMode ? 1 : 0]);
@@ -40,6 +44,8 @@ export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPa
 }
 
 export function avgPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number } = {}): Tensor {
+  opts = checkOptions<typeof opts>('functional.avgPool2d options', opts,
+    { stride: 'any', padding: 'any', ceilMode: 'boolean', countIncludePad: 'boolean', divisorOverride: { kind: 'integer', min: 0 } });
   const k = pair('kernelSize', kernelSize, 1);
   const spec = Int32Array.from([...k, ...pair('stride', opts.stride ?? k, 1), ...pair('padding', opts.padding ?? 0, 0),
     opts.ceilMode ? 1 : 0, opts.countIncludePad === false ? 0 : 1, opts.divisorOverride ?? 0]);

@@ -5,7 +5,7 @@
 import './binding.js';
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
-import { checkFinite, invalidParameterError } from '../errors.js';
+import { checkFinite, checkOptions, invalidParameterError } from '../errors.js';
 
 export type FanMode = 'fan_in' | 'fan_out';
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
@@ -57,8 +57,15 @@ export interface KaimingOptions {
   nonlinearity?: Nonlinearity;
 }
 
+function kaimingOptions(fn: string, opts: unknown): KaimingOptions {
+  return checkOptions<KaimingOptions>(`nn.init.${fn} options`, opts, {
+    a: 'number', mode: { kind: 'string', oneOf: ['fan_in', 'fan_out'] }, nonlinearity: 'string',
+  }, { hints: { negative_slope: 'a', negativeSlope: 'a' } });
+}
+
 /** He normal: N(0, gain / sqrt(fan)). */
 export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  opts = kaimingOptions('kaimingNormal_', opts);
   const std = calculateGain(opts.nonlinearity ?? 'leaky_relu', opts.a ?? 0) / Math.sqrt(fan(target('tensor', t), opts.mode ?? 'fan_in'));
   native.nnInit(t.handle, 0, 0, std);
   return t;
@@ -66,6 +73,7 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
 
 /** He uniform: U(-b, b), b = sqrt(3) · gain / sqrt(fan). PyTorch's default for Conv2d/Linear weights uses a = sqrt(5). */
 export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  opts = kaimingOptions('kaimingUniform_', opts);
   const std = calculateGain(opts.nonlinearity ?? 'leaky_relu', opts.a ?? 0) / Math.sqrt(fan(target('tensor', t), opts.mode ?? 'fan_in'));
   const bound = Math.sqrt(3.0) * std;
   native.nnInit(t.handle, 1, -bound, bound);

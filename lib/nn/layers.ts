@@ -168,6 +168,9 @@ export class Conv2d extends Module {
       bn.training, r, act, actParam));
   }
 
+  /** @internal the BatchNorm freeze() folded into this conv, or null. */
+  get _foldedBatchNorm(): BatchNorm2d | null { return this.#inf?.folded ?? null; }
+
   /** @internal folds an eval-mode BatchNorm into an inference copy of this conv's weights. */
   override _foldBatchNorm(bn: Module): boolean {
     if (!(bn instanceof BatchNorm2d) || bn.running_mean === null || bn.running_var === null) return false;
@@ -432,12 +435,16 @@ export abstract class Activation extends Module {
 /** max(0, x). The inplace flag of PyTorch is accepted and ignored (results are new tensors). */
 export class ReLU extends Activation {
   readonly code = ACT.relu;
-  constructor(opts: { inplace?: boolean } = {}) { super(); }
+  constructor(opts: { inplace?: boolean } = {}) { super(); checkInplace('ReLU', opts); }
+}
+/** PyTorch's inplace flag: accepted (as a boolean) and ignored, results are new tensors. */
+function checkInplace(layer: string, opts: unknown): void {
+  checkOptions(`${layer} options`, opts, { inplace: 'boolean' });
 }
 /** min(max(0, x), 6). */
 export class ReLU6 extends Activation {
   readonly code = ACT.relu6;
-  constructor(opts: { inplace?: boolean } = {}) { super(); }
+  constructor(opts: { inplace?: boolean } = {}) { super(); checkInplace('ReLU6', opts); }
 }
 /** x for x ≥ 0, negativeSlope · x otherwise (default 0.01). */
 export class LeakyReLU extends Activation {
@@ -445,6 +452,7 @@ export class LeakyReLU extends Activation {
   readonly negativeSlope: number;
   constructor(negativeSlope = 0.01, opts: { inplace?: boolean } = {}) {
     super();
+    checkInplace('LeakyReLU', opts);
     this.negativeSlope = checkFinite('negativeSlope', negativeSlope);
   }
   override get param(): number { return this.negativeSlope; }
@@ -534,6 +542,7 @@ export class Dropout extends Module {
   readonly p: number;
   constructor(p = 0.5, opts: { inplace?: boolean } = {}) {
     super();
+    checkInplace('Dropout', opts);
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw invalidParameterError('p', 'a probability in [0, 1]', p, true);
     this.p = p;
   }

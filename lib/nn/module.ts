@@ -4,7 +4,7 @@ import './binding.js';
 import { native, type Handle } from '../native.js';
 import { Tensor, fromHandle } from '../tensor.js';
 import { keep } from '../scope.js';
-import { checkDevice, dtypeCode, dtypeName, type Device, type DType, type DTypeLike } from '../dtype.js';
+import { checkDevice, dtypeCode, dtypeName, isDtypeName, type Device, type DType, type DTypeLike } from '../dtype.js';
 import { checkBoolean, checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
 import { UNARY_CHANNELS_LAST, UNARY_CONTIGUOUS, UNARY_DETACH } from './binding.js';
 
@@ -338,8 +338,9 @@ export class Module {
     let device: string | null = null;
     let memoryFormat: MemoryFormat | null = null;
     if (typeof target === 'string') {
-      if (/^(cpu|cuda)/.test(target)) device = checkDevice('device', target);
-      else dtype = dtypeCode('dtype', target);
+      if (isDtypeName(target)) dtype = dtypeCode('dtype', target);
+      else if (/^(float|int|uint|bool|double|half|long|bfloat)/.test(target)) dtype = dtypeCode('dtype', target);
+      else device = checkDevice('device', target); // 'gpu' -> unknown device 'gpu' (did you mean 'cuda'?)
     } else {
       const o = checkOptions('to() options', target) as ToOptions;
       checkKnownKeys('to() options', o as AnyRecord, ['dtype', 'device', 'memoryFormat']);
@@ -427,11 +428,14 @@ export class Module {
    * device to the module's). Nothing is copied unless every key fits: missing and unexpected keys
    * (when strict, the default) and shape mismatches (always) raise one StateDictError listing them
    * all. A checkpoint without any num_batches_tracked (older PyTorch) leaves those counters at 0.
+   * On a frozen module (freeze()) the folded / converted inference copies are made again from the
+   * new weights, so it computes what a module loaded first and frozen afterwards computes.
    */
   loadStateDict(stateDict: Record<string, Tensor> | Map<string, Tensor>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
     const o = checkOptions('loadStateDict options', opts) as LoadStateDictOptions;
     checkKnownKeys('loadStateDict options', o as AnyRecord, ['strict', 'stripPrefix']);
     const strict = o.strict === undefined ? true : checkBoolean('strict', o.strict);
+    if (o.stripPrefix !== undefined && typeof o.stripPrefix !== 'string') throw invalidParameterError('options.stripPrefix', "a key prefix to remove (e.g. 'module.')", o.stripPrefix);
     if (stateDict === null || typeof stateDict !== 'object') {
       throw invalidParameterError('stateDict', 'an object or Map of name -> Tensor', stateDict);
     }
@@ -473,6 +477,7 @@ export class Module {
         if (s !== undefined) native.inPlace(4, own[k]!.handle, s.handle);
       }
     });
+    this.#refreeze();
     return { missingKeys: missing, unexpectedKeys: unexpected };
   }
 
@@ -522,6 +527,33 @@ export class Module {
     });
     for (const m of all) m.#frozen = state;
     return this;
+  }
+
+  /**
+   * After new weights were copied in (loadStateDict): the frozen layers' folded and converted
+   * copies are made again from them, as freeze() made them, so a frozen model computes with the
+   * weights it holds. A conv/BN pair folded by freeze() is refolded even when only one of the two
+   * is inside this module.
+   */
+  #refreeze(): void {
+    const frozen = this.modules().filter((m) => m.#frozen !== null);
+    if (frozen.length === 0) return;
+    const pairs = new Map<Module, Module>(); // conv -> the BN folded into it
+    for (const m of frozen) {
+      const bn = (m as { _foldedBatchNorm?: Module | null })._foldedBatchNorm;
+      if (bn) pairs.set(m, bn);
+      const conv = (m as { _foldedInto?: Module | null })._foldedInto;
+      if (conv) pairs.set(conv, m);
+    }
+    const redo = new Set<Module>([...frozen, ...pairs.keys()]);
+    native.withGradMode(0, () => {
+      for (const m of redo) m._unfreezeLayer();
+      for (const [conv, bn] of pairs) conv._foldBatchNorm?.(bn);
+      for (const m of redo) {
+        const state = m.#frozen;
+        if (state !== null) m._freezeLayer(state, state.dtype === null ? null : dtypeCode('dtype', state.dtype));
+      }
+    });
   }
 
   /** Undoes freeze(): unfolded layers, requiresGrad true on every parameter, still in eval mode. */

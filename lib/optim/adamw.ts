@@ -4,7 +4,7 @@ import { Tensor } from '../tensor.js';
 import { zerosLike } from '../creation.js';
 import { keep } from '../scope.js';
 import { noGrad } from '../autograd.js';
-import { checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
+import { checkOptions, invalidParameterError, type OptionSchema } from '../errors.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 
 export interface AdamWOptions {
@@ -15,22 +15,30 @@ export interface AdamWOptions {
   maximize?: boolean;
 }
 interface AdamWHyper { lr: number; betas: [number, number]; eps: number; weightDecay: number; maximize: boolean }
-const KEYS = ['lr', 'betas', 'eps', 'weightDecay', 'maximize'];
+const SCHEMA: OptionSchema = {
+  lr: { kind: 'number', min: 0 },
+  betas: { kind: 'array', expected: 'two numbers in [0, 1)', check: (name, b) => {
+    const ok = (x: unknown) => typeof x === 'number' && x >= 0 && x < 1;
+    if ((b as unknown[]).length !== 2 || !(b as unknown[]).every(ok)) throw invalidParameterError(name, 'two numbers in [0, 1)', b);
+    return b;
+  } },
+  eps: { kind: 'number', min: 0 }, weightDecay: { kind: 'number', min: 0 }, maximize: 'boolean',
+};
+const KEYS = Object.keys(SCHEMA);
+const HINTS = {
+  beta1: 'betas: [beta1, beta2]', beta2: 'betas: [beta1, beta2]', momentum: 'optim.sgd (momentum is SGD\'s; AdamW has betas)',
+  nesterov: 'optim.sgd', amsgrad: 'nothing (AMSGrad is not implemented)', foreach: 'nothing (the update is always fused)',
+};
 
 function validate(h: AdamWHyper, where: string): void {
-  checkKnownKeys(where, h as unknown as Record<string, unknown>, KEYS);
-  if (!(h.lr >= 0)) throw invalidParameterError(`${where}.lr`, 'a non-negative number', h.lr);
-  if (!Array.isArray(h.betas) || h.betas.length !== 2 || !h.betas.every((b) => b >= 0 && b < 1)) {
-    throw invalidParameterError(`${where}.betas`, 'two numbers in [0, 1)', h.betas);
-  }
-  if (!(h.eps >= 0)) throw invalidParameterError(`${where}.eps`, 'a non-negative number', h.eps);
-  if (!(h.weightDecay >= 0)) throw invalidParameterError(`${where}.weightDecay`, 'a non-negative number', h.weightDecay);
+  checkOptions(where === 'options' ? 'optim.adamw options' : `optim.adamw ${where}`, h, SCHEMA, { name: where, hints: HINTS });
 }
 
 export class AdamW extends Optimizer<AdamWHyper> {
+  protected override readonly optionNames: readonly string[] = KEYS;
+  protected override readonly stateNames: readonly string[] = ['step', 'expAvg', 'expAvgSq'];
   constructor(params: ParamsInput<AdamWHyper>, options: AdamWOptions = {}) {
-    const o = checkOptions('options', options) as AdamWOptions;
-    checkKnownKeys('options', o as unknown as Record<string, unknown>, KEYS);
+    const o = checkOptions<AdamWOptions>('optim.adamw options', options, SCHEMA, { hints: HINTS });
     super(params, { lr: o.lr ?? 1e-3, betas: o.betas ?? [0.9, 0.999], eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 1e-2,
       maximize: o.maximize ?? false }, validate);
   }

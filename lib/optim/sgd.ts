@@ -2,7 +2,7 @@
 import { native } from '../native.js';
 import { Tensor, fromHandle } from '../tensor.js';
 import { keep } from '../scope.js';
-import { checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
+import { checkOptions, invalidParameterError, type OptionSchema } from '../errors.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 
 export interface SgdOptions {
@@ -14,23 +14,26 @@ export interface SgdOptions {
   maximize?: boolean;
 }
 type SgdHyper = Required<SgdOptions>;
-const KEYS = ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize'];
+const SCHEMA: OptionSchema = {
+  lr: { kind: 'number', min: 0 }, momentum: { kind: 'number', min: 0 }, dampening: { kind: 'number', min: 0 },
+  weightDecay: { kind: 'number', min: 0 }, nesterov: 'boolean', maximize: 'boolean',
+};
+const KEYS = Object.keys(SCHEMA);
+const HINTS = { betas: 'optim.adamw (betas are AdamW\'s)', foreach: 'nothing (the update is always fused)', differentiable: 'nothing' };
 
 function validate(h: SgdHyper, where: string): void {
-  checkKnownKeys(where, h as unknown as Record<string, unknown>, KEYS);
-  for (const k of ['lr', 'momentum', 'dampening', 'weightDecay'] as const) {
-    if (typeof h[k] !== 'number' || !Number.isFinite(h[k]) || h[k] < 0) throw invalidParameterError(`${where}.${k}`, 'a non-negative number', h[k]);
-  }
+  checkOptions(where === 'options' ? 'optim.sgd options' : `optim.sgd ${where}`, h, SCHEMA, { name: where, hints: HINTS });
   if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) {
     throw new RangeError(`${where}: Nesterov momentum requires a momentum > 0 and zero dampening`);
   }
 }
 
 export class SGD extends Optimizer<SgdHyper> {
+  protected override readonly optionNames: readonly string[] = KEYS;
+  protected override readonly stateNames: readonly string[] = ['momentumBuffer'];
   constructor(params: ParamsInput<SgdHyper>, options: SgdOptions) {
-    const o = checkOptions('options', options) as unknown as SgdOptions;
-    checkKnownKeys('options', o as unknown as Record<string, unknown>, KEYS);
-    if (o.lr === undefined) throw invalidParameterError('options.lr', 'a non-negative number', undefined);
+    const o = checkOptions<SgdOptions>('optim.sgd options', options, SCHEMA, { hints: HINTS });
+    if (o.lr === undefined) throw invalidParameterError('options.lr', 'a non-negative number (SGD has no default lr)', undefined);
     super(params, { lr: o.lr, momentum: o.momentum ?? 0, dampening: o.dampening ?? 0, weightDecay: o.weightDecay ?? 0,
       nesterov: o.nesterov ?? false, maximize: o.maximize ?? false }, validate);
   }

@@ -2,7 +2,7 @@
 // Computed natively in torch ops; each returns a scalar with a graph to the student logits only.
 import { native, type Handle } from '../native.js';
 import { Tensor, fromHandle, unwrapTensor } from '../tensor.js';
-import { checkKnownKeys, checkOptions, checkPositive, checkFinite, invalidParameterError } from '../errors.js';
+import { checkOptions, checkPositive, checkFinite, invalidParameterError, type OptionSpec } from '../errors.js';
 import { checkScales, regionCount } from './pool.js';
 
 export type NonFinitePolicy = 'error' | 'skip';
@@ -57,13 +57,21 @@ export interface LossDetails {
 
 const COMMON = ['temperature', 'nonFinite', 'details'] as const;
 
+/** Every loss option and what its value must be (each loss takes COMMON and some of the rest). */
+const LOSS_OPTIONS: Record<string, OptionSpec> = {
+  temperature: { kind: 'number', above: 0 },
+  nonFinite: { kind: 'string', oneOf: ['error', 'skip'] },
+  details: { kind: 'boolean' },
+  alpha: { kind: 'number' }, beta: { kind: 'number' }, gamma: { kind: 'number' },
+  excludeTarget: { kind: 'boolean' },
+  complementaryWeight: { kind: 'number' },
+  scales: { kind: 'any' },
+};
+const LOSS_HINTS = { T: 'temperature', tau: 'temperature', M: 'scales', weight: 'complementaryWeight' };
+
 function prepare(fn: string, opts: unknown, known: readonly string[]): Record<string, unknown> {
-  const o = checkOptions(`${fn} options`, opts);
-  checkKnownKeys(`${fn} options`, o, [...COMMON, ...known]);
-  if (o.nonFinite !== undefined && o.nonFinite !== 'error' && o.nonFinite !== 'skip') {
-    throw invalidParameterError(`${fn} options.nonFinite`, "'error' or 'skip'", o.nonFinite);
-  }
-  return o;
+  const schema = Object.fromEntries([...COMMON, ...known].map((k) => [k, LOSS_OPTIONS[k]!]));
+  return checkOptions(`${fn} options`, opts, schema, { name: `${fn} options`, hints: LOSS_HINTS });
 }
 
 function checkMulti(fn: string, s: Tensor, scales: unknown): void {
@@ -73,6 +81,16 @@ function checkMulti(fn: string, s: Tensor, scales: unknown): void {
   const n = regionCount(list);
   if (shape.length === 3 && shape[2] !== n) {
     throw new RangeError(`${fn}: the logits have N = ${shape[2]} regions but scales [${list.join(', ')}] give ${n}`);
+  }
+}
+
+/** DKD splits the classes into the target and the rest: with K < 2 the rest (NCKD) is empty and the loss NaN. */
+function checkDkdClasses(fn: string, s: unknown): void {
+  if (!(s instanceof Tensor) || s.dim() < 2) return; // the shape checks name these
+  const k = s.shape[1]!;
+  if (k < 2) {
+    throw new RangeError(`${fn}: DKD needs at least 2 classes but the logits have K = ${k} (dim 1 of shape [${s.shape.join(', ')}]): ` +
+      'its non-target part (NCKD) is empty, so the loss would be NaN');
   }
 }
 
@@ -121,6 +139,7 @@ export function kd<O extends KdOptions>(studentLogits: Tensor, teacherLogits: Te
 export function dkd<O extends DkdOptions>(studentLogits: Tensor, teacherLogits: Tensor, targets: Tensor, opts?: O): Out<O> {
   const fn = 'losses.dkd';
   const o = prepare(fn, opts, ['alpha', 'beta']);
+  checkDkdClasses(fn, studentLogits);
   return run(fn, 1, studentLogits, teacherLogits, targets, o, false, {
     temperature: temperature(fn, o, 4), alpha: num(fn, o, 'alpha', 1), beta: num(fn, o, 'beta', 8),
   }) as Out<O>;
@@ -150,6 +169,7 @@ export function sddDkd<O extends SddDkdOptions>(studentLogits: Tensor, teacherLo
   const fn = 'losses.sddDkd';
   const o = prepare(fn, opts, ['alpha', 'beta', 'complementaryWeight', 'scales']);
   checkMulti(fn, studentLogits, o.scales);
+  checkDkdClasses(fn, studentLogits);
   return run(fn, 1, studentLogits, teacherLogits, targets, o, true, {
     temperature: temperature(fn, o, 4), alpha: num(fn, o, 'alpha', 1), beta: num(fn, o, 'beta', 8),
     complementaryWeight: complementaryWeight(fn, o),
@@ -169,7 +189,16 @@ export function sddNkd<O extends SddNkdOptions>(studentLogits: Tensor, teacherLo
 
 /** Cross-entropy of B x K logits against B class indices (mean by default). */
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: { reduction?: 'mean' | 'sum' | 'none'; labelSmoothing?: number } = {}): Tensor {
-  const red = { none: 0, mean: 1, sum: 2 }[opts.reduction ?? 'mean'];
-  if (red === undefined) throw invalidParameterError('options.reduction', "'mean', 'sum' or 'none'", opts.reduction);
-  return fromHandle(native.crossEntropy(unwrapTensor('logits', logits), unwrapTensor('targets', targets), red, opts.labelSmoothing ?? 0));
+  const o = checkOptions<{ reduction: 'mean' | 'sum' | 'none'; labelSmoothing: number }>('losses.crossEntropy options', opts, {
+    reduction: { kind: 'string', oneOf: ['mean', 'sum', 'none'], default: 'mean' },
+    labelSmoothing: { kind: 'number', min: 0, max: 1, default: 0 },
+  }, { hints: {
+    // torch.nn.functional.cross_entropy's deprecated reduce / size_average
+    reduce: (v) => (v === false ? "reduction: 'none'" : "reduction: 'mean' (or 'sum')"),
+    size_average: (v) => (v === false ? "reduction: 'sum'" : "reduction: 'mean'"),
+    sizeAverage: (v) => (v === false ? "reduction: 'sum'" : "reduction: 'mean'"),
+    weight: 'nothing (class weights are not supported)', ignore_index: 'nothing (ignoreIndex is not supported)', ignoreIndex: 'nothing (not supported)',
+  } });
+  const red = { none: 0, mean: 1, sum: 2 }[o.reduction];
+  return fromHandle(native.crossEntropy(unwrapTensor('logits', logits), unwrapTensor('targets', targets), red, o.labelSmoothing));
 }

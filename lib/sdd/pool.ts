@@ -1,7 +1,7 @@
 // Multi-scale pooling and the shared-classifier head of SDD (sdd-method.md §2).
 import { native } from '../native.js';
 import { Tensor, fromHandle, unwrapTensor } from '../tensor.js';
-import { checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
+import { checkOptions, invalidParameterError } from '../errors.js';
 
 export type PoolMode = 'nested' | 'direct';
 
@@ -37,8 +37,8 @@ export function checkScales(name: string, scales: unknown): number[] {
 }
 
 function resolve(fn: string, features: Tensor, opts: MultiScaleOptions | undefined): { scales: number[]; mode: PoolMode } {
-  const o = checkOptions(`${fn} options`, opts) as MultiScaleOptions;
-  checkKnownKeys(`${fn} options`, o as Record<string, unknown>, ['scales', 'mode', 'allowReplicate']);
+  const o = checkOptions<MultiScaleOptions>(`${fn} options`, opts, { scales: 'any', mode: 'any', allowReplicate: 'boolean' },
+    { name: `${fn} options`, hints: { M: 'scales', spp: 'scales' } });
   const scales = checkScales(`${fn} options.scales`, o.scales ?? [...DEFAULT_SCALES]);
   const mode = o.mode ?? 'nested';
   if (mode !== 'nested' && mode !== 'direct') throw invalidParameterError(`${fn} options.mode`, "'nested' or 'direct'", mode);

@@ -3,14 +3,16 @@
 // bit-exactly: the data order is a function of (seed, epoch), and the checkpoint holds the model,
 // the optimizer state, the RNG state and the position inside the epoch.
 import { mkdirSync, existsSync, appendFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { tidy, dispose } from '../scope.js';
 import { getRngState, setRngState } from '../runtime.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { readSafetensors, saveSync } from '../checkpoint/index.js';
+import { removeStaleTempFiles } from '../checkpoint/atomic.js';
 import { constant, type Schedule } from '../optim/schedules.js';
 import type { Distiller, StepResult } from '../distill/distiller.js';
-import { invalidParameterError, checkInteger } from '../errors.js';
+import { invalidParameterError, checkInteger, checkOptions, type OptionSchema } from '../errors.js';
 import { evaluate, type BatchLike, type EvalResult } from './evaluate.js';
 import { createProgress } from './progress.js';
 import { tensor } from '../creation.js';
@@ -51,7 +53,11 @@ export interface TrainerOptions {
   onEpochEnd?: (e: EpochEvent) => void;
   /** aborting finishes the current step, writes a checkpoint and returns */
   signal?: AbortSignal;
-  /** SIGINT (Ctrl-C) finishes the current step and checkpoints (default true when outDir is set) */
+  /**
+   * SIGINT (Ctrl-C), SIGTERM (docker stop, systemd, timeout, schedulers) and SIGHUP (terminal closed)
+   * finish the current step, write a checkpoint, and fit() returns { interrupted: true, signal }; a
+   * second one quits at once with exit code 128 + its number. Default true when outDir is set.
+   */
   handleSigint?: boolean;
   /** one line per epoch (default: console.log) */
   log?: (line: string) => void;
@@ -68,6 +74,11 @@ export interface FitResult {
   /** epochs completed */
   epochs: number;
   interrupted: boolean;
+  /**
+   * the signal that stopped the run (SIGINT, SIGTERM or SIGHUP; in a distributed run, also one that
+   * reached another rank): a command line exits with 128 + its number (os.constants.signals)
+   */
+  signal?: NodeJS.Signals;
   best: { top1: number; epoch: number };
   history: EpochEvent[];
 }
@@ -75,6 +86,45 @@ export interface FitResult {
 interface Position { epoch: number; batch: number }
 
 const FORMAT = 'sdd-torch-trainer-checkpoint/1';
+
+const TRAINER_SCHEMA: OptionSchema = {
+  distiller: 'any', train: 'any', epochs: 'any',
+  test: { kind: 'object', expected: 'a DataLoader or an async iterable of batches', check: (name, v) => {
+    if (typeof (v as EpochLoader).epoch !== 'function' && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') throw invalidParameterError(name, 'a DataLoader or an async iterable of batches', v);
+    return v;
+  } },
+  schedule: { kind: 'object', expected: 'a schedule (sdd.schedules.multiStep(...), cosine(...), ...)', check: (name, v) => {
+    if (typeof (v as Schedule).lr !== 'function') throw invalidParameterError(name, 'a schedule (sdd.schedules.multiStep(...), cosine(...), ...)', v);
+    return v;
+  } },
+  outDir: { kind: 'string', expected: 'a run folder path (a non-empty string)', check: (name, v) => {
+    if (v === '') throw invalidParameterError(name, 'a run folder path (a non-empty string)', v);
+    return v;
+  } },
+  config: 'any',
+  progress: { kind: 'any', oneOf: [true, false, 'auto'] },
+  checkpointEvery: { kind: 'integer', min: 1 },
+  onStep: 'function', onEpochEnd: 'function', log: 'function',
+  signal: { kind: 'object', expected: 'an AbortSignal', check: (name, v) => {
+    if (typeof (v as AbortSignal).addEventListener !== 'function' || typeof (v as AbortSignal).aborted !== 'boolean') throw invalidParameterError(name, 'an AbortSignal', v);
+    return v;
+  } },
+  handleSigint: 'boolean',
+  group: { kind: 'object', nullable: true, expected: 'a process group (sdd.dist) or null' },
+};
+/** What other trainers call these (PyTorch Lightning, Hugging Face, mdistiller). */
+const TRAINER_HINTS: Record<string, string> = {
+  output_dir: 'outDir', log_dir: 'outDir', logDir: 'outDir', save_dir: 'outDir', saveDir: 'outDir', out: 'outDir', dir: 'outDir',
+  max_epochs: 'epochs', num_epochs: 'epochs', numEpochs: 'epochs', maxEpochs: 'epochs',
+  lr_scheduler: 'schedule', lrScheduler: 'schedule', scheduler: 'schedule',
+  save_steps: 'checkpointEvery', saveEvery: 'checkpointEvery', save_every: 'checkpointEvery',
+  val: 'test', valid: 'test', validation: 'test', eval: 'test', val_loader: 'test', test_loader: 'test', train_loader: 'train',
+  resume: 'trainer.resume(dir) instead of fit()',
+};
+/** The signals fit() turns into an orderly stop (handleSigint). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const signalNumber = (sig: NodeJS.Signals): number => os.constants.signals[sig] ?? 0;
+const ignore = () => {};
 
 export class Trainer {
   readonly opts: TrainerOptions;
@@ -88,6 +138,7 @@ export class Trainer {
 
   constructor(opts: TrainerOptions) {
     if (!opts || typeof opts !== 'object') throw invalidParameterError('options', 'an options object', opts);
+    checkOptions('Trainer options', opts, TRAINER_SCHEMA, { hints: TRAINER_HINTS });
     if (!opts.distiller || typeof opts.distiller.step !== 'function') throw invalidParameterError('options.distiller', 'a distiller (sdd.distillers.create)', opts.distiller);
     if (!opts.train || typeof opts.train.epoch !== 'function') throw invalidParameterError('options.train', 'a DataLoader (epoch(e, { startBatch }) and length)', opts.train);
     checkInteger('options.epochs', opts.epochs, 1);
@@ -132,7 +183,7 @@ export class Trainer {
       sd['rng.cpu'] = getRngState();
       const meta = {
         format: FORMAT, position: this.#position, best: this.#best, baseLrs: this.baseLrs,
-        optimizer: { paramGroups: opt.paramGroups, scalars }, schedule: this.opts.schedule?.name ?? 'constant',
+        optimizer: { type: distiller.optimizer.constructor.name, paramGroups: opt.paramGroups, scalars }, schedule: this.opts.schedule?.name ?? 'constant',
         distiller: distiller.name, config: this.opts.config ?? null, savedAt: new Date().toISOString(),
       };
       saveSync(sd, file, { metadata: { 'sdd-torch': JSON.stringify(meta) } });
@@ -160,8 +211,21 @@ export class Trainer {
       for (const [i, s] of Object.entries(meta.optimizer.scalars as Record<string, Record<string, number>>)) Object.assign(state[Number(i)] ??= {}, s);
       const student = distiller.student as unknown as { loadStateDict?: (sd: Record<string, Tensor>, o?: { strict?: boolean }) => void };
       if (typeof student.loadStateDict !== 'function') throw new Error('Trainer checkpoints need a student with loadStateDict() (an nn.Module)');
+      // checked before anything is loaded, so a refused checkpoint leaves the run as it was
+      const savedType = meta.optimizer.type as string | undefined;
+      const ownType = distiller.optimizer.constructor.name;
+      if (savedType !== undefined && savedType !== ownType) {
+        throw new Error(`${file}: the checkpoint's optimizer state is ${savedType}'s but this run uses ${ownType}: ` +
+          `resume with the optimizer the run was started with (${savedType}), or load only the weights (sdd.load(file), keys model.*) into a new run`);
+      }
+      distiller.optimizer.checkStateDict({ state, paramGroups: meta.optimizer.paramGroups }, file);
       student.loadStateDict(model, { strict: true });
-      distiller.optimizer.loadStateDict({ state, paramGroups: meta.optimizer.paramGroups });
+      try {
+        distiller.optimizer.loadStateDict({ state, paramGroups: meta.optimizer.paramGroups });
+      } catch (e) {
+        (e as Error).message = `${file}: ${(e as Error).message}`;
+        throw e;
+      }
       setRngState(tensors['rng.cpu']!);
       this.#position = meta.position;
       this.#best = meta.best;
@@ -192,22 +256,39 @@ export class Trainer {
     const log = (l: string) => { if (this.isMain) userLog(l); };
     const g = this.group;
     const writes = Boolean(o.outDir) && this.isMain;
-    if (writes) mkdirSync(o.outDir!, { recursive: true });
+    if (writes) {
+      mkdirSync(o.outDir!, { recursive: true });
+      // temporary files of checkpoint writes that a kill -9 (or a crash) cut short
+      for (const t of removeStaleTempFiles(o.outDir!)) {
+        log(`sdd-torch: removed ${path.basename(t.file)} (${(t.bytes / 2 ** 20).toFixed(1)} MiB), the temporary file of a checkpoint write by process ${t.pid}, which is gone`);
+      }
+    }
+    // `requested`: a stop asked for here (abort, signal); `stop`: the stop decided after a step
+    // (in a distributed run, agreed by every rank, so a request waits for the next step's agreement)
+    let requested: string | null = null;
     let stop: string | null = null;
-    const onAbort = () => { stop = 'aborted'; };
+    let stopSignal: NodeJS.Signals | undefined;
+    let signalled = false;
+    const onAbort = () => { requested ??= 'aborted'; };
     o.signal?.addEventListener('abort', onAbort);
-    if (o.signal?.aborted) stop = 'aborted';
-    const onSigint = () => {
-      if (stop) process.exit(130); // a second Ctrl-C leaves at once
-      stop = 'SIGINT';
-      process.stderr.write('\nsdd-torch: finishing the current step and writing a checkpoint (Ctrl-C again to quit now)\n');
+    if (o.signal?.aborted) requested = 'aborted';
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signalled) process.exit(128 + signalNumber(sig)); // a second signal leaves at once
+      signalled = true;
+      requested = sig;
+      stopSignal = sig;
+      // the terminal is gone: writes to it fail (EIO), and an unhandled stream error would end the process before the checkpoint
+      if (sig === 'SIGHUP') for (const s of [process.stdout, process.stderr]) if (s.listenerCount('error') === 0) s.on('error', ignore);
+      process.stderr.write(`\nsdd-torch: ${sig}: finishing the current step and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C again' : 'another signal'} to quit now)\n`);
     };
-    const sigint = o.handleSigint ?? Boolean(o.outDir);
-    if (sigint) process.on('SIGINT', onSigint);
+    const handles = o.handleSigint ?? Boolean(o.outDir);
+    const handlers = STOP_SIGNALS.map((sig) => [sig, () => onSignal(sig)] as const);
+    if (handles) for (const [sig, h] of handlers) process.on(sig, h);
     const bar = createProgress(this.isMain ? o.progress ?? 'auto' : false);
     let interrupted = false;
     try {
-      while (this.#position.epoch <= o.epochs && !stop) {
+      // one process stops at the next step boundary; ranks stop after a step they agreed on
+      while (this.#position.epoch <= o.epochs && !stop && (g || !requested)) {
         const epoch = this.#position.epoch;
         distiller.optimizer.setLr((g) => schedule.lr(epoch, this.baseLrs[g]!));
         const lr = distiller.optimizer.lr;
@@ -224,15 +305,29 @@ export class Trainer {
           } finally {
             dispose([batch.images, batch.targets]);
           }
-          steps++; lossSum += r.loss; accSum += r.accuracy; seen += bs;
-          for (const [k, v] of Object.entries(r.terms)) termSums[k] = (termSums[k] ?? 0) + v;
+          seen += bs;
+          // a batch skipped for a non-finite loss (nonFinite: 'skip') stays out of the epoch's averages
+          if (!r.skipped) {
+            steps++; lossSum += r.loss; accSum += r.accuracy;
+            for (const [k, v] of Object.entries(r.terms)) termSums[k] = (termSums[k] ?? 0) + v;
+          }
           this.#position.batch += 1;
           const ips = seen / Math.max((performance.now() - t0) / 1000, 1e-9);
-          bar.update(this.#position.batch, { loss: lossSum / steps, acc: accSum / steps, ips });
+          bar.update(this.#position.batch, { loss: lossSum / Math.max(steps, 1), acc: accSum / Math.max(steps, 1), ips });
           o.onStep?.({ ...r, epoch, batch: this.#position.batch - 1, lr, imagesPerSecond: ips });
           if (o.checkpointEvery && this.#position.batch % o.checkpointEvery === 0 && writes) this.saveCheckpoint(this.#ckpt('latest')!);
-          // every rank stops after the same step (a rank that stopped alone would leave the others waiting)
-          if (g) stop = (await allReduceNumbers(g, 'max', [stop ? 1 : 0]))[0]! > 0 ? stop ?? 'stop on another rank' : null;
+          // every rank stops after the same step (a rank that stopped alone would leave the others
+          // waiting); a request that comes in during this exchange waits for the next one
+          if (g) {
+            const asked = requested;
+            const [any, sigNum] = await allReduceNumbers(g, 'max', [asked ? 1 : 0, asked && stopSignal ? signalNumber(stopSignal) : 0]);
+            if (any! > 0) {
+              stop = asked ?? 'stop on another rank';
+              stopSignal ??= STOP_SIGNALS.find((s) => signalNumber(s) === sigNum);
+            }
+          } else {
+            stop = requested;
+          }
           if (stop) break;
           // let timers, signals and finalizers run between steps
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -275,12 +370,18 @@ export class Trainer {
           (test ? `  test top1 ${(100 * test.top1).toFixed(2)}%  top5 ${(100 * test.top5).toFixed(2)}%` : '') +
           `  ${event.train.imagesPerSecond.toFixed(0)} img/s  ${seconds.toFixed(1)} s`);
       }
+      // a single process asked to stop between epochs (during the evaluation): the epoch's checkpoint is written
+      if (!interrupted && requested && !g && this.#position.epoch <= o.epochs) {
+        interrupted = true;
+        if (writes) this.saveCheckpoint(this.#ckpt('latest')!);
+        log(`sdd-torch: stopped (${requested}) at epoch ${this.#position.epoch}, batch ${this.#position.batch}${writes ? `; checkpoint ${this.#ckpt('latest')}` : ''}`);
+      }
     } finally {
       bar.stop();
       o.signal?.removeEventListener('abort', onAbort);
-      if (sigint) process.off('SIGINT', onSigint);
+      if (handles) for (const [sig, h] of handlers) process.off(sig, h);
     }
-    return { epochs: this.#position.epoch - 1, interrupted, best: { ...this.#best }, history: [...this.#history] };
+    return { epochs: this.#position.epoch - 1, interrupted, ...(interrupted && stopSignal ? { signal: stopSignal } : {}), best: { ...this.#best }, history: [...this.#history] };
   }
 }
 
