@@ -2,12 +2,12 @@
 // (binary format, written here byte-exact to the spec), and `sdd-torch eval` on its checkpoint.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
 import { waitForExit, waitForOutput } from './helpers/child.js';
-import { writeCifar100 } from './helpers/cifar.js';
+import { writeCifarRun } from './helpers/cifar.js';
 import { presetPath } from './helpers/fixtures.js';
 
 const root = path.resolve(__dirname, '..');
@@ -18,12 +18,7 @@ let dir = '';
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'sdd-cli-'));
-  mkdirSync(path.join(dir, 'data', 'cifar-100-binary'), { recursive: true });
-  writeCifar100(path.join(dir, 'data', 'cifar-100-binary', 'train.bin'), 64, 1);
-  writeCifar100(path.join(dir, 'data', 'cifar-100-binary', 'test.bin'), 32, 2);
-  sdd.manualSeed(0);
-  const teacher = sdd.models.create('resnet32x4_sdd', { numClasses: 100 });
-  await sdd.save(teacher.stateDict(), path.join(dir, 'teacher.safetensors'));
+  await writeCifarRun(dir);
 });
 
 afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });

@@ -12,6 +12,7 @@ import * as sdd from '../lib/index.js';
 import { waitForExit, waitForOutput } from './helpers/child.js';
 import { writeCifar100 } from './helpers/cifar.js';
 import { presetPath } from './helpers/fixtures.js';
+import { freePort } from './helpers/net.js';
 
 const root = path.resolve(__dirname, '..');
 const cliJs = path.join(root, 'dist', 'cli.js');
@@ -34,17 +35,6 @@ function run(cmd: string, args: string[], opts: { env?: Record<string, string | 
   });
 }
 
-/** A TCP port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const NO_RANK = { RANK: undefined, WORLD_SIZE: undefined, LOCAL_RANK: undefined, MASTER_ADDR: undefined, MASTER_PORT: undefined };
 

@@ -5,14 +5,14 @@
 // checkpoint writes cut short by kill -9 are removed on the next start, only when their writer is gone.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
 import { waitForExit, waitForOutput, type ChildExit } from './helpers/child.js';
-import { writeCifar100 } from './helpers/cifar.js';
+import { writeCifarRun } from './helpers/cifar.js';
 import { presetPath } from './helpers/fixtures.js';
+import { freePort } from './helpers/net.js';
 
 const root = path.resolve(__dirname, '..');
 const cliJs = path.join(root, 'dist', 'cli.js');
@@ -41,16 +41,6 @@ function results(stdout: string): { rank: number; interrupted: boolean; signal: 
   return stdout.split('\n').map((l) => l.replace(/^\[rank \d+\] /, '')).filter((l) => l.startsWith('{"rank"')).map((l) => JSON.parse(l)).sort((a, b) => a.rank - b.rank);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The model and optimizer tensors of a trainer checkpoint (not its metadata: savedAt differs). */
 function weights(file: string): Record<string, sdd.Tensor> {
@@ -78,12 +68,7 @@ describe('sdd-torch train: SIGTERM and SIGHUP stop like Ctrl-C', () => {
   let args: (out: string) => string[];
   beforeAll(async () => {
     dir = tmp('sdd-signals-cli-');
-    mkdirSync(path.join(dir, 'data', 'cifar-100-binary'), { recursive: true });
-    writeCifar100(path.join(dir, 'data', 'cifar-100-binary', 'train.bin'), 64, 1);
-    writeCifar100(path.join(dir, 'data', 'cifar-100-binary', 'test.bin'), 32, 2);
-    sdd.manualSeed(0);
-    const teacher = sdd.models.create('resnet32x4_sdd', { numClasses: 100 });
-    await sdd.save(teacher.stateDict(), path.join(dir, 'teacher.safetensors'));
+    await writeCifarRun(dir);
     const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
     // 3 epochs of 8 steps: a signal after epoch 1 lands well inside the run
     args = (out) => [cliJs, 'train', '--config', config, '--set', 'SOLVER.EPOCHS=3', '--set', 'SOLVER.BATCH_SIZE=8', '--set', 'DATASET.TEST.BATCH_SIZE=16',
