@@ -3,16 +3,20 @@ import * as sdd from '../lib/index.js';
 
 describe('memory', () => {
   it('dispose() frees a tensor; use after dispose is a clear error', () => {
-    const before = sdd.memory().liveTensors;
-    const t = sdd.zeros([1000]);
-    expect(sdd.memory().liveTensors).toBe(before + 1);
-    expect(sdd.memory().bytes).toBeGreaterThanOrEqual(4000);
-    t.dispose();
-    t.dispose(); // idempotent
-    expect(t.isDisposed).toBe(true);
-    expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
-    expect(() => t.add(1)).toThrow(/Tensor used after dispose\(\)/);
-    expect(() => t.shape).toThrow(/Tensor used after dispose\(\)/);
+    // inside tidy(): nothing here is handed to the GC safety net, whose sweep could free older
+    // garbage between two readings of the count
+    sdd.tidy(() => {
+      const before = sdd.memory().liveTensors;
+      const t = sdd.zeros([1000]);
+      expect(sdd.memory().liveTensors).toBe(before + 1);
+      expect(sdd.memory().bytes).toBeGreaterThanOrEqual(4000);
+      t.dispose();
+      t.dispose(); // idempotent
+      expect(t.isDisposed).toBe(true);
+      expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
+      expect(() => t.add(1)).toThrow(/Tensor used after dispose\(\)/);
+      expect(() => t.shape).toThrow(/Tensor used after dispose\(\)/);
+    });
   });
 
   it('a disposed handle stays invalid after its native slot is reused', () => {
@@ -38,43 +42,55 @@ describe('memory', () => {
   });
 
   it('tidy() frees intermediates and keeps what it returns (arrays and objects too)', () => {
-    const before = sdd.memory().liveTensors;
-    const x = sdd.ones([4]);
-    const out = sdd.tidy(() => {
-      const a = x.mul(2);
-      const b = a.add(1);
-      const kept = sdd.keep(b.mul(10));
-      return { sum: b.sum(), parts: [a.sub(1)], kept };
+    // inside tidy(): nothing here is handed to the GC safety net, whose sweep could free older
+    // garbage between two readings of the count
+    sdd.tidy(() => {
+      const before = sdd.memory().liveTensors;
+      const x = sdd.ones([4]);
+      const out = sdd.tidy(() => {
+        const a = x.mul(2);
+        const b = a.add(1);
+        const kept = sdd.keep(b.mul(10));
+        return { sum: b.sum(), parts: [a.sub(1)], kept };
+      });
+      expect(out.sum.item()).toBe(12);
+      expect(out.parts[0]!.toArray()).toEqual([1, 1, 1, 1]);
+      expect(sdd.memory().liveTensors).toBe(before + 4); // x, sum, parts[0], kept
+      sdd.dispose([x, out]);
+      expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
     });
-    expect(out.sum.item()).toBe(12);
-    expect(out.parts[0]!.toArray()).toEqual([1, 1, 1, 1]);
-    expect(sdd.memory().liveTensors).toBe(before + 4); // x, sum, parts[0], kept
-    sdd.dispose([x, out]);
-    expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
   });
 
   it('tidy() nests and cleans up when its function throws', () => {
-    const before = sdd.memory().liveTensors;
-    const r = sdd.tidy(() => {
-      const inner = sdd.tidy(() => sdd.ones([2]).mul(3));
-      sdd.ones([5]);
-      return inner;
+    // inside tidy(): nothing here is handed to the GC safety net, whose sweep could free older
+    // garbage between two readings of the count
+    sdd.tidy(() => {
+      const before = sdd.memory().liveTensors;
+      const r = sdd.tidy(() => {
+        const inner = sdd.tidy(() => sdd.ones([2]).mul(3));
+        sdd.ones([5]);
+        return inner;
+      });
+      expect(sdd.memory().liveTensors).toBe(before + 1);
+      r.dispose();
+      expect(() => sdd.tidy(() => { sdd.ones([3]); throw new Error('bad'); })).toThrow('bad');
+      expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
+      expect(() => sdd.tidy((async () => sdd.ones([1])) as never)).toThrow(/tidy\(\) takes a synchronous function/);
     });
-    expect(sdd.memory().liveTensors).toBe(before + 1);
-    r.dispose();
-    expect(() => sdd.tidy(() => { sdd.ones([3]); throw new Error('bad'); })).toThrow('bad');
-    expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
-    expect(() => sdd.tidy((async () => sdd.ones([1])) as never)).toThrow(/tidy\(\) takes a synchronous function/);
   });
 
   it('supports TypeScript `using` through Symbol.dispose', () => {
-    const before = sdd.memory().liveTensors;
-    {
-      using t = sdd.ones([3]);
-      expect(t.sum().item()).toBe(3);
-    }
-    // t.sum() above was not disposed: dispose it through the count check
-    expect(sdd.memory().liveTensors).toBe(before + 1);
+    // inside tidy(): nothing here is handed to the GC safety net, whose sweep could free older
+    // garbage between two readings of the count
+    sdd.tidy(() => {
+      const before = sdd.memory().liveTensors;
+      {
+        using t = sdd.ones([3]);
+        expect(t.sum().item()).toBe(3);
+      }
+      // t.sum() above was not disposed: dispose it through the count check
+      expect(sdd.memory().liveTensors).toBe(before + 1);
+    });
   });
 
   it('the finalizer frees tensors that were never disposed', async () => {
