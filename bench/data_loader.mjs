@@ -5,7 +5,7 @@
 //   npm run build:ts && node bench/data_loader.mjs [--images 50000] [--epochs 3] [--steps 300]
 const dist = process.env.SDD_DIST ?? '../dist';
 const sdd = await import(`${dist}/index.js`);
-const T = await import(`${dist}/transforms.js`);
+const T = await import(`${dist}/data/transforms.js`);
 const { data } = sdd;
 
 const arg = (name, def) => {

@@ -2,10 +2,10 @@
 // parameters, one training step per iteration. Twin: mlp.py.
 //   mlp       : linear layers as x.matmul(w.T).add(b), the public API (no linear() is exported)
 //   mlpLinear : the same net through the addon's native linear (at::linear -> one addmm), which is
-//               bound in lib/native.ts but not exposed by lib/tensor.ts; Python uses F.linear.
+//               bound in lib/core/native.ts but not exposed by lib/core/tensor.ts; Python uses F.linear.
 import * as sdd from '../dist/index.js';
-import { native } from '../dist/native.js';
-import { fromHandle } from '../dist/tensor.js';
+import { native } from '../dist/core/native.js';
+import { fromHandle } from '../dist/core/tensor.js';
 import { det, targets } from './inputs.mjs';
 
 const B = 64, D = 256, H = 256, K = 10, LR = 0.01;

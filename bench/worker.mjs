@@ -4,7 +4,7 @@
 // (anything else a case prints is ignored by the orchestrator).
 import { createInterface } from 'node:readline';
 import * as sdd from '../dist/index.js';
-import { native } from '../dist/native.js';
+import { native } from '../dist/core/native.js';
 import { cases as ops } from './ops.mjs';
 import { cases as mlp } from './mlp.mjs';
 import { cases as loss } from './sdd_loss.mjs';

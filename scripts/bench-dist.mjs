@@ -57,7 +57,7 @@ if (process.argv.includes('--worker')) {
   console.error(`bench:dist: ${steps} SD-KD steps (resnet20 -> resnet8, global batch ${GLOBAL_BATCH}) per configuration`);
   const single = runJson([here, '--worker', '--steps', String(steps)], { SDD_TORCH_THREADS: '2' });
   const port = String(29500 + Math.floor(Math.random() * 2000));
-  const two = runJson([path.join(root, 'dist', 'cli.js'), 'launch', '--nproc-per-node', '2', '--threads-per-worker', '1', '--master-port', port, here, '--worker', '--steps', String(steps)], {});
+  const two = runJson([path.join(root, 'dist', 'cli', 'main.js'), 'launch', '--nproc-per-node', '2', '--threads-per-worker', '1', '--master-port', port, here, '--worker', '--steps', String(steps)], {});
   const python = '/usr/bin/python3';
   const hasTorch = spawnSync(python, ['-c', 'import torch.distributed as d; assert d.is_gloo_available()']).status === 0;
   const rows = [
@@ -68,7 +68,7 @@ if (process.argv.includes('--worker')) {
   if (hasTorch) {
     pySingle = runJson([path.join(root, 'bench', 'dist_step.py'), String(steps)], { SDD_TORCH_THREADS: '2' }, python);
     const port2 = String(29500 + Math.floor(Math.random() * 2000));
-    pyTwo = runJson([path.join(root, 'dist', 'cli.js'), 'launch', '--nproc-per-node', '2', '--threads-per-worker', '1', '--master-port', port2, python, path.join(root, 'bench', 'dist_step.py'), String(steps)], {});
+    pyTwo = runJson([path.join(root, 'dist', 'cli', 'main.js'), 'launch', '--nproc-per-node', '2', '--threads-per-worker', '1', '--master-port', port2, python, path.join(root, 'bench', 'dist_step.py'), String(steps)], {});
     rows.push(['PyTorch, 1 process x 2 threads', pySingle], ['PyTorch DDP, 2 processes x 1 thread (Gloo)', pyTwo]);
   } else {
     console.error('bench:dist: no python3-torch with Gloo at /usr/bin/python3: PyTorch rows left out');

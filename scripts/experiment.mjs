@@ -56,7 +56,7 @@ let teacher;
 let teacherTop1;
 if (existsSync(teacherPath)) {
   teacher = sdd.models.create('resnet20', { numClasses: 10 });
-  teacher.loadStateDict(await sdd.load(teacherPath));
+  teacher.loadStateDict(await sdd.checkpoint.load(teacherPath));
   teacher.to(device).freeze();
   console.log(`teacher: resnet20 from ${teacherPath}`);
 } else {

@@ -82,7 +82,7 @@ export async function trainRun({ name, method, model, teacher, epochs, seed, dev
   const t0 = performance.now();
   const r = await trainer.fit();
   const seconds = (performance.now() - t0) / 1000;
-  await sdd.save(student.stateDict(), path.join(out, name, 'final.safetensors'));
+  await sdd.checkpoint.save(student.stateDict(), path.join(out, name, 'final.safetensors'));
   const last = r.history[r.history.length - 1];
   return {
     name, method, model, seed, top1: last.test.top1, best: r.best.top1, seconds,

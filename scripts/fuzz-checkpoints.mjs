@@ -519,9 +519,9 @@ async function workerMain(libDir, marker, seed, inject) {
     safetensors: await imp('checkpoint/safetensors.js'),
     source: await imp('checkpoint/source.js'),
     writer: await imp('checkpoint/pickle-writer.js'),
-    creation: await imp('creation.js'),
-    scope: await imp('scope.js'),
-    tensor: await imp('tensor.js'),
+    creation: await imp('core/creation.js'),
+    scope: await imp('core/scope.js'),
+    tensor: await imp('core/tensor.js'),
   };
   const mats = materials(lib);
   // The unmutated materials must load, or the fuzzer would only be testing broken inputs.
@@ -582,7 +582,7 @@ function buildLib() {
   // lib/checkpoint and what it imports (relative imports, followed transitively)
   const libDir = path.join(ROOT, 'lib');
   const todo = readdirSync(path.join(libDir, 'checkpoint')).filter((f) => f.endsWith('.ts')).map((f) => path.join(libDir, 'checkpoint', f));
-  todo.push(path.join(libDir, 'scope.ts'), path.join(libDir, 'creation.ts'), path.join(libDir, 'tensor.ts'));
+  todo.push(...['scope.ts', 'creation.ts', 'tensor.ts'].map((f) => path.join(libDir, 'core', f)));
   const files = new Set();
   while (todo.length > 0) {
     const file = todo.pop();

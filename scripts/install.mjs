@@ -2,7 +2,7 @@
 // (nothing compiled); on Debian/Ubuntu as root, a missing libtorch runtime is installed for it with
 // apt-get (runtime packages only). Otherwise the addon is compiled against the libtorch that
 // find-libtorch.mjs finds (installing Debian's -dev packages only then).
-// The loader (lib/native.ts) picks the prebuild again at load time, so `npm install --ignore-scripts`
+// The loader (lib/core/native.ts) picks the prebuild again at load time, so `npm install --ignore-scripts`
 // works too when a matching prebuild is shipped.
 // Environment: SDD_TORCH_SKIP_BUILD=1 (do nothing), SDD_TORCH_FORCE_BUILD=1 (always compile),
 // SDD_TORCH_NO_APT=1 (never apt-get).

@@ -1,4 +1,4 @@
-// Types of scripts/prebuilds.mjs for lib/native.ts.
+// Types of scripts/prebuilds.mjs for lib/core/native.ts.
 export interface PrebuildMeta {
   binary: string;
   tag: string;

@@ -1,6 +1,6 @@
 // What a prebuilt binary needs, and whether this machine has it. One module for the three places that
 // ask: `npm run prebuild` (writes the tag), the install script (decides: prebuild or compile) and the
-// loader lib/native.ts (tries the matching prebuild first, and says what to install when none loads).
+// loader lib/core/native.ts (tries the matching prebuild first, and says what to install when none loads).
 //
 // A prebuild is prebuilds/<platform>-<arch>/sdd-torch.<tag>.napi.node with <same name>.json beside it:
 //   { binary, tag, torch: { version, cuda, cxx11Abi }, needs: [sonames], libDirs, debianPackages,

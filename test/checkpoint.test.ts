@@ -171,6 +171,15 @@ function everyDtype(): Record<string, sdd.Tensor> {
   };
 }
 
+describe('sdd.checkpoint', () => {
+  it('holds the checkpoint API; the root keeps the same functions (deprecated there)', () => {
+    for (const name of ['load', 'loadSync', 'save', 'saveSync', 'checkpointFormat', 'readSafetensors', 'writeSafetensors', 'readPth', 'writePth', 'CheckpointError', 'pickle'] as const) {
+      expect(sdd.checkpoint[name], name).toBeDefined();
+      expect(sdd[name], name).toBe(sdd.checkpoint[name]);
+    }
+  });
+});
+
 describe('save -> load round trips', () => {
   for (const ext of ['safetensors', 'pth']) {
     it(`every dtype, 0-d and empty tensors, through .${ext} (bit-exact)`, async () => {

@@ -12,7 +12,7 @@ import { presetPath } from './helpers/fixtures.js';
 
 const root = path.resolve(__dirname, '..');
 const cli = (args: string[], cwd: string) =>
-  spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
+  spawnSync(process.execPath, [path.join(root, 'dist', 'cli', 'main.js'), ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
 
 let dir = '';
 
@@ -42,7 +42,7 @@ describe('sdd-torch train', () => {
     const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
     const args = ['train', '--config', config, '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=8', '--set', 'DATASET.TEST.BATCH_SIZE=16',
       '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run-int', '--threads', '1', '--no-progress'];
-    const child = spawn(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd: dir });
+    const child = spawn(process.execPath, [path.join(root, 'dist', 'cli', 'main.js'), ...args], { cwd: dir });
     // fails at once (with the child's output) if it exits before starting the run
     await waitForOutput(child, 'run folder', { stream: 'stdout', timeoutMs: 120_000 });
     await new Promise((r) => setTimeout(r, 1500));

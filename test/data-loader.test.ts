@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
-import * as T from '../lib/transforms.js';
-import { binary } from '../lib/native.js';
+import * as T from '../lib/data/transforms.js';
+import { binary } from '../lib/core/native.js';
 import { permutation, Xoshiro128 } from '../lib/data/rng.js';
 
 const { data } = sdd;
@@ -214,15 +214,15 @@ describe('worker_threads', () => {
       // type errors elsewhere in lib/ still emit JS; a missing file is caught below
     }
     writeFileSync(path.join(out, 'package.json'), '{ "type": "module" }\n');
-    // dist/native.js imports ../scripts/prebuilds.mjs (the prebuild-tag reader), as in the package
+    // dist/core/native.js imports ../../scripts/prebuilds.mjs (the prebuild-tag reader), as in the package
     mkdirSync(path.join(out, 'scripts'), { recursive: true });
     copyFileSync(path.resolve('scripts/prebuilds.mjs'), path.join(out, 'scripts', 'prebuilds.mjs'));
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
       (async () => {
         const data = await import(workerData.dir + '/data/index.js');
-        const T = await import(workerData.dir + '/transforms.js');
-        const { tensor } = await import(workerData.dir + '/creation.js');
+        const T = await import(workerData.dir + '/data/transforms.js');
+        const { tensor } = await import(workerData.dir + '/core/creation.js');
         const px = new Uint8Array(workerData.px);
         const ds = new data.TensorDataset(tensor(px, { shape: [20, 3, 32, 32], dtype: 'uint8' }), Array.from({ length: 20 }, (_, i) => i % 100), { owned: true });
         const loader = new data.DataLoader(ds, { batchSize: 8, shuffle: true, seed: 11, transforms: T.cifarTrain() });

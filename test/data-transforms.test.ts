@@ -4,8 +4,8 @@
 // materialising every step. Random draws come from the same (seed, epoch, index) streams.
 import { describe, expect, it } from 'vitest';
 import * as sdd from '../lib/index.js';
-import * as T from '../lib/transforms.js';
-import { native } from '../lib/native.js';
+import * as T from '../lib/data/transforms.js';
+import { native } from '../lib/core/native.js';
 import { SampleRng, sampleKey, roundHalfEven, permutation, Xoshiro128 } from '../lib/data/rng.js';
 
 interface Img { c: number; h: number; w: number; d: Float64Array } // CHW, 0..255 scale

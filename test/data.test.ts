@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync, gzipSync } from 'node:zlib';
 import * as sdd from '../lib/index.js';
-import * as T from '../lib/transforms.js';
+import * as T from '../lib/data/transforms.js';
 
 const { data } = sdd;
 let dir: string;

@@ -15,7 +15,7 @@ import { presetPath } from './helpers/fixtures.js';
 import { freePort } from './helpers/net.js';
 
 const root = path.resolve(__dirname, '..');
-const cliJs = path.join(root, 'dist', 'cli.js');
+const cliJs = path.join(root, 'dist', 'cli', 'main.js');
 const fixtures = path.join(root, 'test', 'fixtures', 'dist');
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number; pid: number }

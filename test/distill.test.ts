@@ -101,3 +101,17 @@ describe('distillers', () => {
     expect(sdd.memory().liveTensors).toBeLessThanOrEqual(before); // a leak adds; the GC safety net may free older garbage meanwhile
   });
 });
+
+describe('the distiller registry', () => {
+  it('follows the models registry rule: a taken name (a built-in one too) needs { override: true }', () => {
+    const factory = (o: sdd.distillers.DistillerOptions) => new sdd.distillers.Vanilla(o);
+    sdd.distillers.register('my-ce', factory);
+    expect(sdd.distillers.names()).toContain('my-ce');
+    expect(() => sdd.distillers.register('my-ce', factory)).toThrow('distillers.register: "my-ce" is already registered; pass { override: true } to replace it');
+    expect(() => sdd.distillers.register('kd', factory)).toThrow('"kd" is already registered');
+    sdd.distillers.register('my-ce', factory, { override: true });
+    expect(() => sdd.distillers.register('my ce', factory)).toThrow("Expected a name of letters, digits, '_', '-' or '.' for name");
+    expect(() => sdd.distillers.register('my-ce', factory, { overide: true } as never)).toThrow('did you mean override?');
+    expect(() => sdd.models.register('bad name', () => sdd.models.create('resnet8'))).toThrow("Expected a name of letters, digits, '_', '-' or '.' for name");
+  });
+});

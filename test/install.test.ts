@@ -100,7 +100,7 @@ describe('the published tarball', () => {
     const r = sh('tar', ['-tzf', tarball], work);
     expect(r.status, explain(r)).toBe(0);
     const files = r.stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'CMakeLists.txt', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js',
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CMakeLists.txt', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
       'scripts/install.mjs', 'scripts/build-native.mjs', 'scripts/prebuilds.mjs', 'native/sdd.cc', 'presets/cifar100/sdd_kd/res32x4_res8x4.yaml']) {
       expect(files, f).toContain(f);
     }

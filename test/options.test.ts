@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
-import { runEval } from '../lib/commands/eval.js';
-import { runTrain } from '../lib/commands/train.js';
+import { runEval } from '../lib/cli/commands/eval.js';
+import { runTrain } from '../lib/cli/commands/train.js';
 import { writeCifar100 } from './helpers/cifar.js';
 import { REPO_ROOT, fixturePath } from './helpers/fixtures.js';
 
@@ -209,7 +209,7 @@ describe('one option checker at every public entry point', () => {
 
   it('sdd-torch train: misspelt flags, wrong types and non-finite numbers', async () => {
     // commander rejects unknown flags (with its own suggestion) before anything runs
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli.js'), 'train', '--outdir', 'x'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli', 'main.js'), 'train', '--outdir', 'x'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("unknown option '--outdir'");
     expect(r.stderr).toContain('Did you mean --out?');

@@ -42,7 +42,7 @@ describe('binary loading', () => {
       expect(existsSync(path.join(copy, 'build'))).toBe(false);
       const r = node(['--input-type=module', '-e', `
         import * as sdd from './dist/index.js';
-        import { binary } from './dist/native.js';
+        import { binary } from './dist/core/native.js';
         const b = binary();
         console.log(JSON.stringify({ kind: b.kind, file: b.file, sum: sdd.ones([4]).sum().item() }));`], { cwd: copy });
       expect(r.stderr).toBe('');
@@ -117,12 +117,12 @@ describe('finding libtorch', () => {
 
 describe('sdd-torch doctor', () => {
   it('reports versions, libtorch origin, BLAS, CUDA, threads and the binary', () => {
-    const r = node([path.join(root, 'dist', 'cli.js'), 'doctor']);
+    const r = node([path.join(root, 'dist', 'cli', 'main.js'), 'doctor']);
     expect(r.status).toBe(0);
     for (const key of ['sdd-torch', 'node', 'libtorch', 'libtorch from', 'BLAS (build)', 'BLAS (loaded)', 'CUDA', 'distributed', 'threads', 'binary']) {
       expect(r.stdout).toMatch(new RegExp(`^${key.replace(/[()]/g, '\\$&')}\\s+\\S`, 'm'));
     }
-    const j = node([path.join(root, 'dist', 'cli.js'), 'doctor', '--json']);
+    const j = node([path.join(root, 'dist', 'cli', 'main.js'), 'doctor', '--json']);
     const report = JSON.parse(j.stdout);
     expect(report.libtorch.version).toMatch(/^\d+\.\d+/);
     expect(typeof report.cuda.available).toBe('boolean');
@@ -131,7 +131,7 @@ describe('sdd-torch doctor', () => {
   });
 
   it('prints help', () => {
-    const r = node([path.join(root, 'dist', 'cli.js'), '--help']);
+    const r = node([path.join(root, 'dist', 'cli', 'main.js'), '--help']);
     expect(r.stdout).toContain('doctor');
   });
 });

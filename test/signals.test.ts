@@ -15,7 +15,7 @@ import { presetPath } from './helpers/fixtures.js';
 import { freePort } from './helpers/net.js';
 
 const root = path.resolve(__dirname, '..');
-const cliJs = path.join(root, 'dist', 'cli.js');
+const cliJs = path.join(root, 'dist', 'cli', 'main.js');
 const worker = path.join(root, 'test', 'fixtures', 'signals', 'trainer.mjs');
 
 /** The environment without a rank (the test may itself run under a launcher). */

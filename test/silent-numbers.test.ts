@@ -2,7 +2,7 @@
 // silently; now it gives the right number or an error that says what went wrong.
 import { describe, expect, it } from 'vitest';
 import * as sdd from '../lib/index.js';
-import { runTrain } from '../lib/commands/train.js';
+import { runTrain } from '../lib/cli/commands/train.js';
 
 const { models } = sdd;
 

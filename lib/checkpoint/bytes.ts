@@ -1,9 +1,9 @@
 // Tensors to and from raw little-endian bytes, the payload of both checkpoint formats. Half types
 // go through exact float32 conversions in TS, so no native raw-bytes entry point is needed.
 import { endianness } from 'node:os';
-import { tensor } from '../creation.js';
-import type { Tensor } from '../tensor.js';
-import type { Device, DType } from '../dtype.js';
+import { tensor } from '../core/creation.js';
+import type { Tensor } from '../core/tensor.js';
+import type { Device, DType } from '../core/dtype.js';
 
 export const ITEMSIZE: Readonly<Record<DType, number>> = {
   float64: 8, float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,

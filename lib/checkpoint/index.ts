@@ -1,17 +1,16 @@
-// Checkpoints: load and save state dicts as safetensors or PyTorch .pth, without Python.
+// sdd.checkpoint: load and save state dicts as safetensors or PyTorch .pth, without Python.
 // load() tells the formats apart by content, never by file name; save() picks by extension.
-import { checkDevice, type Device } from '../dtype.js';
-import { checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
-import { isTensor, type Tensor } from '../tensor.js';
+import { checkDevice, type Device } from '../core/dtype.js';
+import { CheckpointError, checkKnownKeys, checkOptions, invalidParameterError, quote } from '../core/errors.js';
+import { isTensor, type Tensor } from '../core/tensor.js';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
-import { CheckpointError, quote } from './error.js';
 import { isLegacyPth, readLegacyPth } from './legacy.js';
 import { pthChunks, readPthArchive } from './pth.js';
 import { findStateDict } from './torch-objects.js';
 import { readSafetensorsSource, safetensorsChunks, type SafetensorsContents } from './safetensors.js';
 import { withSource, withSourceSync, type ByteSource } from './source.js';
 
-export { CheckpointError } from './error.js';
+export { CheckpointError } from '../core/errors.js';
 export type { SafetensorsContents } from './safetensors.js';
 /** The pickle reader, for other readers of Python pickles (allow-listed globals only). */
 export * as pickle from './pickle.js';

@@ -3,11 +3,11 @@
 // protocol version, sys info, the object, the storage keys), then each storage as an int64 element
 // count and its raw bytes, in the order of the keys. Same pickle allow-list as the zip format.
 import { ITEMSIZE } from './bytes.js';
-import { CheckpointError, quote } from './error.js';
-import { PickleError, dictGet, isTuple, pyTypeName, unpickleAt, type UnpickleOptions } from './pickle.js';
+import { CheckpointError, PickleError, quote } from '../core/errors.js';
+import { dictGet, isTuple, pyTypeName, unpickleAt, type UnpickleOptions } from './pickle.js';
 import type { ByteSource } from './source.js';
 import { StorageRef, TORCH_GLOBALS, TORCH_GLOBALS_SUMMARY, intArg, storageDtype } from './torch-objects.js';
-import type { DType } from '../dtype.js';
+import type { DType } from '../core/dtype.js';
 
 const MAGIC = 0x1950a86a20f9469cfc6cn;
 const PROTOCOL_VERSION = 1001;

@@ -1,9 +1,12 @@
-// numpy scalars inside pickles (checkpoints often hold `best_acc` as numpy.float64): numpy.dtype
-// and numpy.core.multiarray.scalar as data-only handlers. Readers of numpy arrays (CIFAR's
-// pickles) can add _reconstruct/ndarray next to these and reuse NumpyDtype.
+// numpy objects inside pickles, as data-only handlers for the unpickler's allow-list: dtypes and
+// scalars (checkpoints often hold `best_acc` as numpy.float64: NUMPY_SCALAR_GLOBALS), and arrays
+// (CIFAR's python-version files: NUMPY_ARRAY_GLOBALS), rebuilt as
+// numpy.core.multiarray._reconstruct(ndarray, (0,), b'b') then BUILD with the array's state
+// (version, shape, dtype, is_fortran, raw bytes).
 import { SETSTATE, isTuple, type GlobalTable, type Stateful } from './pickle.js';
 
 const latin1 = new TextDecoder('latin1');
+const utf8 = new TextEncoder();
 
 /** A numpy dtype as pickled: `numpy.dtype(descr, align, copy)` then BUILD with its state tuple. */
 export class NumpyDtype implements Stateful {
@@ -81,4 +84,60 @@ export const NUMPY_SCALAR_GLOBALS: GlobalTable = {
   'numpy.dtype': { call: (args) => new NumpyDtype(text(args[0], 'dtype descriptor')) },
   'numpy.core.multiarray.scalar': scalar,
   'numpy._core.multiarray.scalar': scalar,
+};
+
+/** A numpy array rebuilt from its pickle state (data only: shape, dtype, C-order bytes). */
+export class NumpyArray implements Stateful {
+  shape: number[] = [];
+  dtype: NumpyDtype | undefined;
+  fortran = false;
+  data: Uint8Array = new Uint8Array(0);
+  [SETSTATE](state: unknown): void {
+    if (!isTuple(state) || state.length !== 5) throw new Error('numpy array state must be a 5-tuple (version, shape, dtype, is_fortran, data)');
+    const [, shape, dtype, fortran, raw] = state;
+    if (!isTuple(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) throw new Error('numpy array shape must be a tuple of sizes');
+    if (!(dtype instanceof NumpyDtype)) throw new Error('numpy array dtype must be a numpy.dtype');
+    this.shape = shape as number[];
+    this.dtype = dtype;
+    this.fortran = fortran === true || fortran === 1;
+    if (raw instanceof Uint8Array) this.data = raw;
+    else if (typeof raw === 'string') this.data = latin1Bytes(raw);
+    else throw new Error('numpy arrays of Python objects are not supported');
+  }
+}
+
+function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 255) return utf8.encode(s); // not latin1: let the size check report it
+    out[i] = c;
+  }
+  return out;
+}
+
+const reconstruct = {
+  call(args: readonly unknown[]): NumpyArray {
+    const cls = args[0] as { qualifiedName?: string } | undefined;
+    if (!cls || !/\.ndarray$/.test(cls.qualifiedName ?? '')) throw new Error('_reconstruct builds numpy.ndarray only');
+    return new NumpyArray();
+  },
+};
+
+/** Python 3 pickles bytes at protocol 2 as _codecs.encode(text, 'latin1'): only that is allowed. */
+const codecsEncode = {
+  call(args: readonly unknown[]): Uint8Array {
+    const [text, encoding] = args;
+    if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1')) throw new Error("_codecs.encode is allowed only as encode(str, 'latin1')");
+    return latin1Bytes(text);
+  },
+};
+
+/** numpy arrays and dtypes (numpy 1.x and 2.x module paths): data-only handlers. */
+export const NUMPY_ARRAY_GLOBALS: GlobalTable = {
+  ...NUMPY_SCALAR_GLOBALS,
+  '_codecs.encode': codecsEncode,
+  'numpy.ndarray': {},
+  'numpy.core.multiarray._reconstruct': reconstruct,
+  'numpy._core.multiarray._reconstruct': reconstruct,
 };

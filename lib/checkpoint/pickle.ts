@@ -7,7 +7,7 @@
 // float -> number, str -> string, bytes/bytearray -> Uint8Array, list -> Array, tuple -> frozen
 // Array (see isTuple), dict -> Map, set/frozenset -> Set; allowed globals -> whatever their
 // handlers return.
-import { CheckpointError, quote } from './error.js';
+import { CheckpointError, PickleError, quote } from '../core/errors.js';
 
 /** Objects built by handlers may implement this to receive the BUILD opcode's state. */
 export const SETSTATE: unique symbol = Symbol.for('sdd-torch.pickle.setstate');
@@ -57,10 +57,8 @@ export interface UnpickleOptions {
   python2Strings?: 'latin1' | 'bytes';
 }
 
-/** A malformed or refused pickle; `file` is the `name` option. */
-export class PickleError extends CheckpointError {
-  override name = 'PickleError';
-}
+// A malformed or refused pickle; `file` is the `name` option (defined with the other error classes in core/errors.ts).
+export { PickleError };
 
 /** Python tuples are frozen arrays, which tells them apart from lists. */
 export function isTuple(v: unknown): v is readonly unknown[] {

@@ -2,10 +2,10 @@
 // Python: data.pkl goes through our pickle VM with only the globals a state dict needs (see
 // torch-objects.ts), and storages are read lazily from the zip. Writing produces what torch.save
 // writes for a state dict (protocol 2, _rebuild_tensor_v2, 64-byte aligned stored records).
-import type { DType } from '../dtype.js';
-import type { Tensor } from '../tensor.js';
+import type { DType } from '../core/dtype.js';
+import type { Tensor } from '../core/tensor.js';
 import { ITEMSIZE, numelOf, tensorToBytes } from './bytes.js';
-import { CheckpointError, quote } from './error.js';
+import { CheckpointError, quote } from '../core/errors.js';
 import { PickleWriter } from './pickle-writer.js';
 import { isTuple, pyTypeName, unpickle } from './pickle.js';
 import type { ByteSource } from './source.js';

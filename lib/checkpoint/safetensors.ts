@@ -3,10 +3,10 @@
 // then the tensor bytes. Reading checks everything the reference implementation checks (header
 // size, offsets contiguous and covering the data exactly, size == numel * itemsize); writing lays
 // out tensors in the reference's order and pads the header with spaces to a multiple of 8.
-import type { Device, DType } from '../dtype.js';
-import type { Tensor } from '../tensor.js';
+import type { Device, DType } from '../core/dtype.js';
+import type { Tensor } from '../core/tensor.js';
 import { ITEMSIZE, numelOf, tensorFromBytes, tensorToBytes } from './bytes.js';
-import { CheckpointError, quote } from './error.js';
+import { CheckpointError, quote } from '../core/errors.js';
 import type { ByteSource } from './source.js';
 
 /** safetensors dtype names we read and write, and the tensor dtype each maps to. */

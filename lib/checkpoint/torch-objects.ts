@@ -1,10 +1,10 @@
 // What torch.save pickles contain, as JS: storages and tensor views (read lazily), the
 // OrderedDict of a state dict, and the allow-list of globals such pickles may use (all data-only,
 // implemented here: nothing from the file runs). Shared by the zip (pth.ts) and legacy readers.
-import type { Device, DType } from '../dtype.js';
-import type { Tensor } from '../tensor.js';
+import type { Device, DType } from '../core/dtype.js';
+import type { Tensor } from '../core/tensor.js';
 import { ITEMSIZE, gatherStrided, numelOf, tensorFromBytes } from './bytes.js';
-import { CheckpointError, quote } from './error.js';
+import { CheckpointError, quote } from '../core/errors.js';
 import { NUMPY_SCALAR_GLOBALS } from './numpy.js';
 import { PYTHON_DATA_GLOBALS, PyGlobal, SETSTATE, isTuple, pyTypeName, type GlobalTable, type Stateful } from './pickle.js';
 

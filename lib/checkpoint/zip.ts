@@ -2,7 +2,7 @@
 // deflated entries) and a writer that lays entries out like PyTorch's (stored, data 64-byte aligned).
 // Inflating is zlib's (node:zlib), bounded by the declared size, so a zip bomb cannot blow up memory.
 import { crc32, inflateRawSync } from 'node:zlib';
-import { CheckpointError, quote } from './error.js';
+import { CheckpointError, quote } from '../core/errors.js';
 import type { ByteSource } from './source.js';
 
 const SIG_LOCAL = 0x04034b50;

@@ -3,6 +3,7 @@
 // Unknown sections or keys and wrong types are errors that name the key.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { ConfigError } from '../core/errors.js';
 
 export interface ExperimentConfig {
   EXPERIMENT: { PROJECT: string; NAME: string; TAG: string };
@@ -31,8 +32,6 @@ export function defaultConfig(): ExperimentConfig {
 
 /** Sections the reference has that sdd-torch does not implement (feature distillers). */
 const UNSUPPORTED_SECTIONS = ['AT', 'FITNET', 'CRD', 'RKD', 'PKT', 'KDSVD', 'OFD', 'VID', 'REVIEWKD', 'SP', 'NST', 'CC', 'CRD_RESNET', 'DOT'];
-
-export class ConfigError extends Error {}
 
 function typeName(v: unknown): string {
   return Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v;

@@ -3,10 +3,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from './config.js';
+import { ConfigError } from '../core/errors.js';
 
-/** presets/ of the package (lib/ and dist/ both sit one level below the package root). */
-export const presetsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'presets');
+/** presets/ of the package (this file is lib/cli/presets.ts, compiled to dist/cli/presets.js: two levels below the package root). */
+export const presetsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'presets');
 
 /** Every preset name (the path below presets/ without .yaml), sorted. */
 export function presetNames(): string[] {

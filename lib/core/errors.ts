@@ -1,4 +1,7 @@
-// One shape for argument errors: "Expected <what> for <name> but received <value> of type <type>".
+// Every error the package defines, in one place: argument errors in one shape ("Expected <what> for
+// <name> but received <value> of type <type>"), the argument and options checkers, and the error
+// classes of the areas (CheckpointError, PickleError, DataError, ConfigError, StateDictError,
+// NonFiniteLossError), each re-exported by its area under its public name.
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -49,6 +52,13 @@ export function checkPositive(name: string, v: unknown): number {
 export function checkBoolean(name: string, v: unknown): boolean {
   if (typeof v !== 'boolean') throw invalidParameterError(name, 'a boolean', v);
   return v;
+}
+
+/** One integer or a pair of them (kernel sizes, strides, image sizes), as a pair. */
+export function checkPair(name: string, v: unknown, min: number, expected = `an integer >= ${min} or a pair of them`): [number, number] {
+  if (typeof v === 'number') return [checkInteger(name, v, min), v];
+  if (Array.isArray(v) && v.length === 2) return [checkInteger(`${name}[0]`, v[0], min), checkInteger(`${name}[1]`, v[1], min)];
+  throw invalidParameterError(name, expected, v);
 }
 
 export function checkShape(name: string, v: unknown): number[] {
@@ -269,4 +279,75 @@ export function checkOptions(where: string, v: unknown, schema?: OptionSchema, e
     out[key] = checkOptionValue(`${prefix}.${key}`, value, spec);
   }
   return out;
+}
+
+// ------------------------------------------------------------------ error classes
+
+/** A short, printable rendering of untrusted text for error messages (no control characters). */
+export function quote(text: string, max = 80): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return JSON.stringify(cut);
+}
+
+/**
+ * A checkpoint that could not be read or written (sdd.checkpoint.CheckpointError), so callers can
+ * tell a bad file from a bad argument; the message starts with the file (or entry) name.
+ */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+  /** The file (or "file: entry") the message is about. */
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super(`${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+/** A malformed or refused pickle (sdd.checkpoint.pickle.PickleError); `file` is the `name` option. */
+export class PickleError extends CheckpointError {
+  override name = 'PickleError';
+}
+
+/** A data set file that is missing, truncated or corrupt (sdd.data.DataError). `file` is its path. */
+export class DataError extends Error {
+  readonly file: string;
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = 'DataError';
+    this.file = file;
+  }
+}
+
+/** A bad experiment config, preset or command-line value of `sdd-torch train` / `eval`. */
+export class ConfigError extends Error {}
+
+/** A shape or key problem found by loadStateDict() (sdd.nn.StateDictError); the message lists every key involved. */
+export class StateDictError extends Error {
+  readonly missingKeys: string[];
+  readonly unexpectedKeys: string[];
+  readonly mismatchedKeys: { key: string; expected: number[]; received: number[] }[];
+  constructor(module: string, missing: string[], unexpected: string[], mismatched: StateDictError['mismatchedKeys'], hint: string) {
+    const q = (k: string): string => `"${k}"`;
+    const lines = [`Error(s) in loading state dict for ${module}:`];
+    if (missing.length) lines.push(`  missing keys (${missing.length}): ${missing.map(q).join(', ')}`);
+    if (unexpected.length) lines.push(`  unexpected keys (${unexpected.length}): ${unexpected.map(q).join(', ')}`);
+    if (mismatched.length) {
+      lines.push(`  shape mismatch (${mismatched.length}): ${mismatched
+        .map((m) => `${q(m.key)}: checkpoint [${m.received.join(', ')}] vs model [${m.expected.join(', ')}]`).join('; ')}`);
+    }
+    if (hint) lines.push(`  ${hint}`);
+    super(lines.join('\n'));
+    this.name = 'StateDictError';
+    this.missingKeys = missing;
+    this.unexpectedKeys = unexpected;
+    this.mismatchedKeys = mismatched;
+  }
+}
+
+/** A loss term went non-finite during a distiller step (sdd.distillers.NonFiniteLossError; the weights are those before the step). */
+export class NonFiniteLossError extends Error {
+  constructor(message: string, readonly distiller: string, readonly term: string, readonly step: number, readonly epoch: number) {
+    super(message);
+    this.name = 'NonFiniteLossError';
+  }
 }

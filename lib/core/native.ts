@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-// Plain JS shared with the install and prebuild scripts (it ships in the package beside dist/).
-import { describeNeeds, installHint, listPrebuilds, missingLibraries, orderPrebuilds, platformDir, type PrebuildMeta } from '../scripts/prebuilds.mjs';
+// Plain JS shared with the install and prebuild scripts (it ships in the package beside dist/: ../../scripts from dist/core).
+import { describeNeeds, installHint, listPrebuilds, missingLibraries, orderPrebuilds, platformDir, type PrebuildMeta } from '../../scripts/prebuilds.mjs';
 
 /** An opaque native tensor handle (a Napi::External owning an at::Tensor). */
 export type Handle = { readonly __brand: 'sdd-torch.Handle' };
@@ -60,7 +60,6 @@ export interface NativeBinding {
   linear(x: H, w: H, b?: H | null): H;
   leakyRelu(h: H, slope: number): H;
   crossEntropy(logits: H, targets: H, reduction: number, labelSmoothing?: number): H;
-  mseLoss(a: H, b: H, reduction: number): H;
   reshape(h: H, shape: number[]): H;
   view(h: H, shape: number[]): H;
   permute(h: H, dims: number[]): H;
@@ -103,7 +102,6 @@ export interface NativeBinding {
   clipGradNorm(params: H[], maxNorm: number, normType: number): number;
   retainGrad(h: H): void;
   isGradEnabled(): boolean;
-  isInferenceMode(): boolean;
   withGradMode<T>(mode: 0 | 1 | 2, fn: () => T): T;
   // runtime
   buildInfo(): { torchVersion: string; torchLibDir: string; torchCmakeDir: string; builtWithCuda: boolean; cudaVersion: string | null; cxx11Abi: boolean; parallelInfo: string; config: string };
@@ -121,8 +119,8 @@ export interface NativeBinding {
   loss(kind: 0 | 1 | 2, s: H, t: H, targets: H | null, opts: Record<string, unknown>): H | { loss: H; skipped: boolean; rowLosses?: H; weights?: H };
 }
 
-/** The package root (lib/ and dist/ both sit one level below it). */
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The package root (this file is lib/core/native.ts, compiled to dist/core/native.js: two levels below it). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function expectedLibtorch(): string {
   try {

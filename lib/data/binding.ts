@@ -1,12 +1,15 @@
 // The data part of the native addon (native/data.cc), typed by augmenting NativeBinding.
-import type { Handle } from '../native.js';
+import type { Handle } from '../core/native.js';
 
-/** One transform step as native/data.cc reads it (lib/transforms.ts builds these). */
+/** How transforms pad image borders (torchvision's padding_mode; 'zeros' is its 'constant' with fill 0). */
+export type PaddingMode = 'zeros' | 'reflect' | 'edge' | 'symmetric';
+
+/** One transform step as native/data.cc reads it (transforms.ts builds these). */
 export interface NativeOp {
   kind: 'crop' | 'randomCrop' | 'centerCrop' | 'pad' | 'hflip' | 'vflip' | 'resize' | 'randomResizedCrop' | 'normalize';
   h?: number; w?: number; shorter?: number; top?: number; left?: number;
   padLeft?: number; padTop?: number; padRight?: number; padBottom?: number;
-  mode?: 'zeros' | 'reflect' | 'edge' | 'symmetric';
+  mode?: PaddingMode;
   p?: number; scaleMin?: number; scaleMax?: number; ratioMin?: number; ratioMax?: number;
   scale?: number; mean?: number[]; std?: number[];
 }
@@ -28,7 +31,7 @@ export interface NativeBatchRequest {
   threads: number;
 }
 
-declare module '../native.js' {
+declare module '../core/native.js' {
   interface NativeBinding {
     dataBatch(req: NativeBatchRequest): Promise<[Handle, Handle | null]>;
     dataProbeImages(paths: string[], decode: boolean): Promise<Array<[number, number, number, string] | string>>;

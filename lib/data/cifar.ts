@@ -6,15 +6,18 @@
 //   a 32×32 image, row-major. A file whose length is not a multiple of the record size is corrupt.
 // - python version: pickled dicts {b'data': uint8 N×3072 numpy array, b'labels' | b'fine_labels' +
 //   b'coarse_labels': lists} (cifar-10-batches-py/data_batch_*, cifar-100-python/train|test), read
-//   with the project's safe unpickler (./cifar-python.ts).
+//   with the project's safe unpickler (checkpoint/pickle.ts) and data-only numpy handlers
+//   (checkpoint/numpy.ts). The official files are Python 2 cPickle (protocol 2: keys and raw data
+//   are byte strings); Python 3 pickles of the same dicts read too.
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { tensor } from '../creation.js';
-import { keep } from '../scope.js';
-import { checkOptions, invalidParameterError, TORCHVISION_SPLIT_HINTS, type OptionSchema } from '../errors.js';
-import { DataError, isDirectory, isFile, readWhole } from './files.js';
+import { tensor } from '../core/creation.js';
+import { keep } from '../core/scope.js';
+import { checkOptions, DataError, invalidParameterError, TORCHVISION_SPLIT_HINTS, type OptionSchema } from '../core/errors.js';
+import { isDirectory, isFile, readWhole } from './files.js';
 import { TensorDataset } from './dataset.js';
-import { readCifarPython } from './cifar-python.js';
+import { unpickle, dictGet } from '../checkpoint/pickle.js';
+import { NUMPY_ARRAY_GLOBALS, NumpyArray } from '../checkpoint/numpy.js';
 
 export const CIFAR_PIXELS = 3 * 32 * 32;
 
@@ -76,6 +79,68 @@ export function parseCifarBinary(bytes: Uint8Array, file: string, variant: 10 | 
   }
   return coarse ? { images, labels, coarse } : { images, labels };
 }
+
+// ------------------------------------------------------------------ python version
+
+function intList(v: unknown, file: string, key: string, n: number, max: number): Int32Array {
+  if (!Array.isArray(v)) throw new DataError(file, `b'${key}' is not a list`);
+  if (v.length !== n) throw new DataError(file, `has ${v.length} ${key} but ${n} images`);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > max) {
+      throw new DataError(file, `${key}[${i}] is ${typeof x === 'number' ? x : typeof x}; expected an integer in 0-${max}`);
+    }
+    out[i] = x;
+  }
+  return out;
+}
+
+/** Checks and extracts the arrays of one unpickled CIFAR dict. */
+export function cifarFromPickle(value: unknown, file: string, variant: 10 | 100): CifarArrays {
+  if (!(value instanceof Map)) throw new DataError(file, 'is not a pickled dict (not a CIFAR python-version file)');
+  const data = dictGet(value, 'data');
+  if (!(data instanceof NumpyArray)) throw new DataError(file, "has no b'data' numpy array");
+  const dt = data.dtype;
+  if (!dt) throw new DataError(file, "b'data' is a numpy array without its state (shape, dtype, bytes)");
+  if (!(dt.kind === 'u' && dt.itemsize === 1)) throw new DataError(file, `b'data' has dtype ${dt.descr}; expected uint8`);
+  if (data.shape.length !== 2 || data.shape[1] !== CIFAR_PIXELS) {
+    throw new DataError(file, `b'data' has shape (${data.shape.join(', ')}); expected (N, ${CIFAR_PIXELS})`);
+  }
+  if (data.fortran) throw new DataError(file, "b'data' is in Fortran order; expected C order");
+  const n = data.shape[0]!;
+  if (data.data.length !== n * CIFAR_PIXELS) {
+    throw new DataError(file, `b'data' holds ${data.data.length} bytes but its shape (${n}, ${CIFAR_PIXELS}) needs ${n * CIFAR_PIXELS}`);
+  }
+  if (variant === 10) {
+    return { images: data.data, labels: intList(dictGet(value, 'labels'), file, 'labels', n, 9) };
+  }
+  return {
+    images: data.data,
+    labels: intList(dictGet(value, 'fine_labels'), file, 'fine_labels', n, 99),
+    coarse: intList(dictGet(value, 'coarse_labels'), file, 'coarse_labels', n, 19),
+  };
+}
+
+/** Reads one python-version CIFAR file (data_batch_*, test_batch, train or test). */
+export async function readCifarPython(file: string, variant: 10 | 100): Promise<CifarArrays> {
+  return parseCifarPython(await readWhole(file, `a CIFAR-${variant} python-version file`), file, variant);
+}
+
+/** Parses the bytes of a python-version CIFAR file; errors are DataErrors naming `file`. */
+export function parseCifarPython(bytes: Uint8Array, file: string, variant: 10 | 100): CifarArrays {
+  let value: unknown;
+  try {
+    value = unpickle(bytes, { name: file, globals: NUMPY_ARRAY_GLOBALS, purpose: 'CIFAR files need', python2Strings: 'bytes' });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const problem = msg.startsWith(`${file}: `) ? msg.slice(file.length + 2) : msg;
+    throw new DataError(file, `not a readable CIFAR pickle: ${problem}`);
+  }
+  return cifarFromPickle(value, file, variant);
+}
+
+// ------------------------------------------------------------------ data sets
 
 /** A CIFAR data set: images as a uint8 N×3×32×32 tensor, targets, class names, the files read. */
 export class CifarDataset extends TensorDataset {

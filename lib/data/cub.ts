@@ -2,8 +2,8 @@
 // image_class_labels.txt ("<id> <class 1-200>"), train_test_split.txt ("<id> <1 train | 0 test>"),
 // classes.txt ("<class> <name>") and images/<path>. Targets are the classes minus one.
 import path from 'node:path';
-import { checkOptions, invalidParameterError, TORCHVISION_SPLIT_HINTS } from '../errors.js';
-import { DataError, isDirectory, isFile, readWhole } from './files.js';
+import { checkOptions, DataError, invalidParameterError, TORCHVISION_SPLIT_HINTS } from '../core/errors.js';
+import { isDirectory, isFile, readWhole } from './files.js';
 import { ImageListDataset, verifyImages, type Verify } from './image-folder.js';
 
 export interface CubOptions {

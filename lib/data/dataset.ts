@@ -1,10 +1,10 @@
 // What a data set is: a length and get(i). Users implement Dataset for their own data; the built-in
 // ones (IDX, CIFAR, in-memory tensors, image folders) also describe themselves to the loader as a
 // native source, so the loader can hand the native code indices instead of pixels.
-import { native } from '../native.js';
-import { Tensor } from '../tensor.js';
-import { keep } from '../scope.js';
-import { invalidParameterError, checkInteger, checkOptions } from '../errors.js';
+import { native } from '../core/native.js';
+import { Tensor } from '../core/tensor.js';
+import { keep } from '../core/scope.js';
+import { invalidParameterError, checkInteger, checkOptions } from '../core/errors.js';
 import './binding.js';
 
 /** How an image's bytes are laid out: channels last (HWC, shape [H, W, C] or [H, W]) or first (CHW). */

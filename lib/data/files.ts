@@ -1,20 +1,12 @@
-// Reading data set files: one error type that names the file and what was wrong with it.
+// Reading data set files: every failure is a DataError (core/errors.ts) that names the file and what
+// was wrong with it.
 import { readFile, stat } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { constants as bufferConstants } from 'node:buffer';
+import { DataError } from '../core/errors.js';
 
 const gunzipAsync = promisify(gunzip);
-
-/** A data set file that is missing, truncated or corrupt. `file` is its path. */
-export class DataError extends Error {
-  readonly file: string;
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'DataError';
-    this.file = file;
-  }
-}
 
 /** Reads a whole file; a missing or unreadable one becomes a DataError naming `what` it was. */
 export async function readWhole(file: string, what: string): Promise<Uint8Array> {

@@ -4,10 +4,10 @@
 // 09 int8, 0B int16, 0C int32, 0D float32, 0E float64; DD the number of dimensions), DD big-endian
 // uint32 sizes, then the elements, big-endian, row-major. Nothing may follow them.
 import path from 'node:path';
-import { tensor } from '../creation.js';
-import { keep } from '../scope.js';
-import { checkOptions, invalidParameterError, TORCHVISION_SPLIT_HINTS } from '../errors.js';
-import { DataError, gunzipFile, isFile, isGzip, readWhole } from './files.js';
+import { tensor } from '../core/creation.js';
+import { keep } from '../core/scope.js';
+import { checkOptions, DataError, invalidParameterError, TORCHVISION_SPLIT_HINTS } from '../core/errors.js';
+import { gunzipFile, isFile, isGzip, readWhole } from './files.js';
 import { TensorDataset } from './dataset.js';
 
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';

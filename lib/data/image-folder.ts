@@ -5,9 +5,9 @@
 // undecodable image is reported before training starts, by name.
 import path from 'node:path';
 import { readdir, stat } from 'node:fs/promises';
-import { native } from '../native.js';
-import { checkOptions, checkOptionValue, invalidParameterError } from '../errors.js';
-import { DataError, isDirectory } from './files.js';
+import { native } from '../core/native.js';
+import { checkOptions, checkOptionValue, DataError, invalidParameterError } from '../core/errors.js';
+import { isDirectory } from './files.js';
 import { NATIVE_SOURCE, toTargets, type Dataset, type NativeBacked, type NativeSource, type Sample } from './dataset.js';
 
 /** How much of each image to check when the data set is opened. */

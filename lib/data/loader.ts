@@ -3,12 +3,12 @@
 // normalising and batching run in native code on the libuv pool (native/data.cc), `prefetch`
 // batches ahead of the one being trained on, so the event loop stays free.
 import os from 'node:os';
-import { native } from '../native.js';
-import { fromHandle, type Tensor } from '../tensor.js';
-import { keep } from '../scope.js';
-import { checkDevice, type Device } from '../dtype.js';
-import { checkBoolean, checkInteger, checkOptions, invalidParameterError, type OptionSchema } from '../errors.js';
-import { toNativeOps, type Transform } from '../transforms.js';
+import { native } from '../core/native.js';
+import { fromHandle, type Tensor } from '../core/tensor.js';
+import { keep } from '../core/scope.js';
+import { checkDevice, type Device } from '../core/dtype.js';
+import { checkBoolean, checkInteger, checkOptions, invalidParameterError, type OptionSchema } from '../core/errors.js';
+import { toNativeOps, type Transform } from './transforms.js';
 import { checkDataset, isNativeBacked, NATIVE_SOURCE, type Dataset, type Sample } from './dataset.js';
 import { isSampler, RandomSampler, SequentialSampler, type Sampler } from './sampler.js';
 import { toSeed } from './rng.js';

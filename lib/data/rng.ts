@@ -9,7 +9,7 @@
 //   xoshiro128** (Blackman & Vigna), whose four 32-bit words are the high and low halves of two
 //   splitmix64 draws from the key S(S(S(seed) ^ epoch) ^ SHUFFLE_TAG); j is drawn by rejection so
 //   it is exactly uniform. 32-bit arithmetic only: a 1.2M-image epoch is shuffled in ~15 ms.
-import { invalidParameterError } from '../errors.js';
+import { invalidParameterError } from '../core/errors.js';
 
 const MASK = (1n << 64n) - 1n;
 const GOLDEN = 0x9e3779b97f4a7c15n;

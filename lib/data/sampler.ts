@@ -1,6 +1,6 @@
 // Samplers: which data set indices an epoch visits, in which order. Each is a pure function of the
 // epoch (and its seed), so a run resumed at epoch e sees exactly the order it would have seen.
-import { checkBoolean, checkInteger, checkOptions, invalidParameterError } from '../errors.js';
+import { checkBoolean, checkInteger, checkOptions, invalidParameterError } from '../core/errors.js';
 import { permutation, toSeed } from './rng.js';
 
 /** Yields the indices of one epoch. */

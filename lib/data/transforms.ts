@@ -2,21 +2,21 @@
 // (native/data_pipeline.h). Each transform is a plain, serialisable object; a list of them runs in
 // order, and the output is always float32 C×H×W: pixels / 255 (torchvision's ToTensor), then
 // normalize() if it ends the list. Random choices come from the sample's own stream, keyed by
-// (seed, epoch, data set index) (see data/rng.ts), so they do not depend on batching or threads.
+// (seed, epoch, data set index) (see rng.ts), so they do not depend on batching or threads.
 //
 // The parameters follow torchvision 0.14 (RandomCrop, RandomHorizontalFlip, CenterCrop, Resize,
 // RandomResizedCrop, Normalize), including its rounding. Resize is PIL's antialiased bilinear
 // filter computed in float (no rounding to uint8 in between), so it agrees with PIL to about 1/255.
-import { native } from './native.js';
-import { Tensor, fromHandle } from './tensor.js';
-import { keep } from './scope.js';
-import { checkInteger, checkOptions, invalidParameterError } from './errors.js';
-import { toSeed } from './data/rng.js';
-import { checkDevice } from './dtype.js';
-import type { NativeOp } from './data/binding.js';
-import './data/binding.js';
+import { native } from '../core/native.js';
+import { Tensor, fromHandle } from '../core/tensor.js';
+import { keep } from '../core/scope.js';
+import { checkInteger, checkOptions, checkPair, invalidParameterError } from '../core/errors.js';
+import { toSeed } from './rng.js';
+import { checkDevice } from '../core/dtype.js';
+import type { NativeOp, PaddingMode } from './binding.js';
+import './binding.js';
 
-export type PaddingMode = 'zeros' | 'reflect' | 'edge' | 'symmetric';
+export type { PaddingMode };
 export type Size = number | readonly [number, number];
 /** One number (all sides), [left/right, top/bottom] or [left, top, right, bottom], like torchvision. */
 export type Padding = number | readonly [number, number] | readonly [number, number, number, number];
@@ -47,9 +47,7 @@ export const PRESETS = {
 export type Preset = keyof typeof PRESETS;
 
 function size2(name: string, s: unknown): [number, number] {
-  if (typeof s === 'number') return [checkInteger(name, s, 1), s];
-  if (Array.isArray(s) && s.length === 2) return [checkInteger(`${name}[0]`, s[0], 1), checkInteger(`${name}[1]`, s[1], 1)];
-  throw invalidParameterError(name, 'a positive integer or [height, width]', s);
+  return checkPair(name, s, 1, 'a positive integer or [height, width]');
 }
 
 function padding4(name: string, p: unknown): [number, number, number, number] {

@@ -1,5 +1,5 @@
 // The distributed part of the native addon (native/dist.cc), typed by augmenting NativeBinding.
-import type { Handle } from '../native.js';
+import type { Handle } from '../core/native.js';
 
 export interface NativeInitOptions {
   backend: 'gloo' | 'nccl';
@@ -12,7 +12,7 @@ export interface NativeInitOptions {
   bindAddr: string;
 }
 
-declare module '../native.js' {
+declare module '../core/native.js' {
   interface NativeBinding {
     distBackends(): { gloo: boolean; nccl: boolean };
     distInit?(o: NativeInitOptions): Promise<number>;

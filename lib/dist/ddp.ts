@@ -3,12 +3,12 @@
 // DistributedDataParallel semantics). Gradients travel in buckets of ~bucketMb through c10d; a
 // bucket's all-reduce starts during backward as soon as its gradients exist (native/dist.cc), and
 // the wait for the rest runs off the JS main thread.
-import { tensor } from '../creation.js';
-import { dispose } from '../scope.js';
-import type { Tensor } from '../tensor.js';
-import { native } from '../native.js';
+import { tensor } from '../core/creation.js';
+import { dispose } from '../core/scope.js';
+import type { Tensor } from '../core/tensor.js';
+import { native } from '../core/native.js';
 import './binding.js';
-import { checkFinite, checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
+import { checkFinite, checkKnownKeys, checkOptions, invalidParameterError } from '../core/errors.js';
 import { group as defaultGroup, type ProcessGroup } from './process-group.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/layers.js';

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import readline from 'node:readline';
-import { checkInteger, checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
+import { checkInteger, checkKnownKeys, checkOptions, invalidParameterError } from '../core/errors.js';
 
 export interface LaunchOptions {
   /** workers on this node */

@@ -3,11 +3,11 @@
 // group like torch.distributed's.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { native } from '../native.js';
+import { native } from '../core/native.js';
 import './binding.js';
-import { fromHandle, isTensor, type Tensor } from '../tensor.js';
-import { checkInteger, checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
-import { cuda } from '../runtime.js';
+import { fromHandle, isTensor, type Tensor } from '../core/tensor.js';
+import { checkInteger, checkKnownKeys, checkOptions, invalidParameterError } from '../core/errors.js';
+import { cuda } from '../core/runtime.js';
 
 export type Backend = 'gloo' | 'nccl';
 export type ReduceOp = 'sum' | 'avg' | 'product' | 'min' | 'max';

@@ -1,11 +1,11 @@
 // The teacher/student step shared by every method: teacher forward (eval, no grad), student
 // forward, the method's named loss terms, backward, gradient clipping, optimizer step.
-import { Tensor } from '../tensor.js';
-import { tidy } from '../scope.js';
-import { noGrad } from '../autograd.js';
+import { Tensor } from '../core/tensor.js';
+import { tidy } from '../core/scope.js';
+import { noGrad } from '../core/autograd.js';
 import { clipGradNorm } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { checkOptionValue, invalidParameterError } from '../errors.js';
+import { checkOptionValue, invalidParameterError, NonFiniteLossError } from '../core/errors.js';
 import type { NonFinitePolicy } from '../sdd/losses.js';
 import type { DistillModel, ModelOutput } from './types.js';
 
@@ -53,14 +53,6 @@ export interface DistillerOptions {
    * still joins the gradient exchange with zero gradients, so every rank takes the same step.
    */
   nonFinite?: NonFinitePolicy;
-}
-
-/** A loss term went non-finite during a distiller step (the weights are those before the step). */
-export class NonFiniteLossError extends Error {
-  constructor(message: string, readonly distiller: string, readonly term: string, readonly step: number, readonly epoch: number) {
-    super(message);
-    this.name = 'NonFiniteLossError';
-  }
 }
 
 /** What a distiller needs from data parallelism (sdd.dist.DistributedDataParallel is one). */

@@ -1,11 +1,11 @@
 // DKD (Zhao et al.): CE + warm-up × DKD(alpha TCKD + beta NCKD). Reference: ce 1, alpha 1, beta 8,
 // T 4, warm-up 20 epochs (loss weight min(epoch / warmup, 1)).
 import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
-import { crossEntropy, dkd } from '../sdd/losses.js';
-import { lossWarmup } from '../optim/schedules.js';
-import type { Tensor } from '../tensor.js';
+import { crossEntropy } from '../nn/losses.js';
+import { dkd } from '../sdd/losses.js';
+import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
-import { methodSettings } from './settings.js';
+import { lossWarmup, methodSettings } from './settings.js';
 
 export const DKD_DEFAULTS = { ceWeight: 1, alpha: 1, beta: 8, temperature: 4, warmup: 20 };
 

@@ -1,6 +1,8 @@
-// The distiller registry: distillers.create(name, options). Users can register their own.
+// sdd.distillers: the methods (vanilla, KD, DKD, NKD and the SDD variants), each a Distiller, and the
+// registry: distillers.create(name, options). Users can register their own.
 import type { Distiller, DistillerOptions } from './distiller.js';
-import { invalidParameterError, nearestKey } from '../errors.js';
+import { checkOptions, invalidParameterError, nearestKey } from '../core/errors.js';
+import { registerFactory } from '../core/registry.js';
 import { Vanilla } from './vanilla.js';
 import { KD } from './kd.js';
 import { DKD } from './dkd.js';
@@ -9,7 +11,8 @@ import { SddKD } from './sdd-kd.js';
 import { SddDKD } from './sdd-dkd.js';
 import { SddNKD } from './sdd-nkd.js';
 
-export { Distiller, NonFiniteLossError, type DistillerOptions, type StepInput, type StepResult, type LossTerms } from './distiller.js';
+export { NonFiniteLossError } from '../core/errors.js';
+export { Distiller, type DistillerOptions, type StepInput, type StepResult, type LossTerms } from './distiller.js';
 export type { DistillModel, ModelOutput } from './types.js';
 export { Vanilla, KD, DKD, NKD, SddKD, SddDKD, SddNKD };
 
@@ -32,9 +35,14 @@ export function names(): string[] {
   return [...registry.keys()];
 }
 
-export function register(name: string, factory: Factory): void {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name)) throw new TypeError(`Expected a name of letters, digits, _ or - for register() but received ${String(name)}`);
-  registry.set(name, factory);
+/**
+ * Adds a distiller: distillers.create(name, options) then calls `factory(options)`. Names are
+ * letters, digits, '_', '-' or '.'; a name already registered (the built-in ones included) needs
+ * { override: true } (the rule of models.register too).
+ */
+export function register(name: string, factory: Factory, opts: { override?: boolean } = {}): void {
+  const o = checkOptions<{ override?: boolean }>('distillers.register options', opts, { override: 'boolean' });
+  registerFactory(registry, 'distillers.register', name, factory, o.override);
 }
 
 /** distillers.create('sdd_kd', { teacher, student, optimizer, ...settings }) */

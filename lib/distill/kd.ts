@@ -1,7 +1,8 @@
 // KD (Hinton et al.): CE + KL between softened global logits. Reference: ce 0.1, kd 0.9, T 4.
 import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
-import { crossEntropy, kd } from '../sdd/losses.js';
-import type { Tensor } from '../tensor.js';
+import { crossEntropy } from '../nn/losses.js';
+import { kd } from '../sdd/losses.js';
+import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
 import { methodSettings } from './settings.js';
 

@@ -1,11 +1,11 @@
 // NKD (Yang et al.): CE + NKD. The reference's plain NKD: T 1, gamma 1.5, ce 1; excludeTarget false
 // keeps its mask quirk (see losses.nkd).
 import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
-import { crossEntropy, nkd } from '../sdd/losses.js';
-import { lossWarmup } from '../optim/schedules.js';
-import type { Tensor } from '../tensor.js';
+import { crossEntropy } from '../nn/losses.js';
+import { nkd } from '../sdd/losses.js';
+import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
-import { methodSettings } from './settings.js';
+import { lossWarmup, methodSettings } from './settings.js';
 
 export const NKD_DEFAULTS = { ceWeight: 1, temperature: 1, gamma: 1.5, warmup: 0, excludeTarget: false };
 

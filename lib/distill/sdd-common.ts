@@ -1,5 +1,5 @@
 // Shared by the SDD distillers: the scale logits both models must provide, and the bookkeeping.
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import type { LossDetails } from '../sdd/losses.js';
 import type { LossTerms } from './distiller.js';
 import type { ModelOutput } from './types.js';

@@ -1,10 +1,10 @@
 // SD-DKD: DKD over every region with SDD weights. Uses the DKD settings + complementaryWeight 2.
 import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
-import { crossEntropy, sddDkd } from '../sdd/losses.js';
-import { lossWarmup } from '../optim/schedules.js';
-import type { Tensor } from '../tensor.js';
+import { crossEntropy } from '../nn/losses.js';
+import { sddDkd } from '../sdd/losses.js';
+import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
-import { methodSettings } from './settings.js';
+import { lossWarmup, methodSettings } from './settings.js';
 import { DKD_DEFAULTS } from './dkd.js';
 import { requireScaleLogits, sddTerms } from './sdd-common.js';
 

@@ -1,8 +1,9 @@
 // SD-KD: KD over every multi-scale region, complementary regions up-weighted. Uses the KD settings
 // (ce 0.1, kd 0.9, T 4) plus complementaryWeight 2; scales come from the models ([1] = plain KD).
 import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
-import { crossEntropy, sddKd } from '../sdd/losses.js';
-import type { Tensor } from '../tensor.js';
+import { crossEntropy } from '../nn/losses.js';
+import { sddKd } from '../sdd/losses.js';
+import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
 import { methodSettings } from './settings.js';
 import { KD_DEFAULTS } from './kd.js';

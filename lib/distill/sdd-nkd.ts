@@ -1,11 +1,11 @@
 // SD-NKD: NKD over every region with SDD weights. The reference reads the DKD section:
 // temperature = DKD.T (4), gamma = DKD.BETA (8), ce = DKD.CE_WEIGHT (1), warm-up DKD.WARMUP (20).
 import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
-import { crossEntropy, sddNkd } from '../sdd/losses.js';
-import { lossWarmup } from '../optim/schedules.js';
-import type { Tensor } from '../tensor.js';
+import { crossEntropy } from '../nn/losses.js';
+import { sddNkd } from '../sdd/losses.js';
+import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
-import { methodSettings } from './settings.js';
+import { lossWarmup, methodSettings } from './settings.js';
 import { requireScaleLogits, sddTerms } from './sdd-common.js';
 
 export const SDD_NKD_DEFAULTS = { ceWeight: 1, temperature: 4, gamma: 8, warmup: 20, complementaryWeight: 2, excludeTarget: false };

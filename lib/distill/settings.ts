@@ -1,5 +1,6 @@
-// Method settings: the reference defaults (sdd-method.md §6, configs/README.md), validated.
-import { checkKnownKeys, checkOptionValue, type OptionSpec } from '../errors.js';
+// Method settings: the reference defaults (sdd-method.md §6, configs/README.md), validated, and the
+// loss-weight warm-up the DKD family's `warmup` setting drives.
+import { checkKnownKeys, checkNumber, checkOptionValue, type OptionSpec } from '../core/errors.js';
 import { checkScales } from '../sdd/pool.js';
 
 /** Ranges of settings some methods share (others: any finite number, or the default's type). */
@@ -42,4 +43,11 @@ const BASE_KEYS = new Set(['teacher', 'student', 'optimizer', 'clipGradNorm', 'd
 export function methodSettings<T extends Record<string, unknown>>(method: string, opts: object, defaults: T): T {
   const rest = Object.fromEntries(Object.entries(opts).filter(([k]) => !BASE_KEYS.has(k)));
   return resolveSettings(method, rest, defaults, [...BASE_KEYS]);
+}
+
+/** The DKD family's loss-weight warmup: min(epoch / warmup, 1). */
+export function lossWarmup(epoch: number, warmup: number): number {
+  checkNumber('epoch', epoch);
+  checkNumber('warmup', warmup);
+  return warmup <= 0 ? 1 : Math.min(epoch / warmup, 1);
 }

@@ -1,8 +1,8 @@
 // What a distiller needs from a model: the zoo's models and any user nn.Module with this forward.
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../core/tensor.js';
 
 export interface ModelOutput {
-  /** B x K global logits (global average pooling + fc). */
+  /** B x K global logits: the classifier on the globally average-pooled last map (the prediction at test time). */
   logits: Tensor;
   /** B x K x N logits of the N regions (the same fc over multi-scale pooled features). */
   scaleLogits?: Tensor;

@@ -1,7 +1,7 @@
 // The student alone: cross-entropy on its global logits (the reference's DISTILLER.TYPE NONE).
 import { Distiller, type DistillerOptions, type LossTerms } from './distiller.js';
-import { crossEntropy } from '../sdd/losses.js';
-import type { Tensor } from '../tensor.js';
+import { crossEntropy } from '../nn/losses.js';
+import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
 import { methodSettings } from './settings.js';
 

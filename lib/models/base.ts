@@ -1,11 +1,12 @@
 // What every zoo model shares: the SDD forward (global logits + multi-scale logits through the same
 // classifier), the frozen-teacher casts, and small helpers the families use to build and run blocks.
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../core/tensor.js';
 import { scaleLogits as sddScaleLogits, checkScales, DEFAULT_SCALES, type PoolMode } from '../sdd/pool.js';
-import { checkInteger, invalidParameterError } from '../errors.js';
+import { checkInteger, invalidParameterError } from '../core/errors.js';
 import { Module, markEphemeral } from '../nn/module.js';
 import { BatchNorm2d, Conv2d, Linear } from '../nn/layers.js';
 import { ACT, type ActCode } from '../nn/binding.js';
+import type { ModelOutput as DistillOutput } from '../distill/types.js';
 
 export interface ModelOptions {
   /** Classes of the classifier (default: 100 for CIFAR-100 models, 1000 for ImageNet ones). */
@@ -27,9 +28,11 @@ export interface ModelFeatures {
   pooled: Tensor;
 }
 
-export interface ModelOutput {
-  /** B×K: the classifier on the globally average-pooled last map (the prediction at test time). */
-  logits: Tensor;
+/**
+ * What a zoo model's forward returns: the ModelOutput a distiller reads (distill/types.ts), with
+ * scaleLogits always there, and the features.
+ */
+export interface ModelOutput extends DistillOutput {
   /** B×K×N: the same classifier on every region of the multi-scale grid (sdd.scaleLogits). */
   scaleLogits: Tensor;
   features: ModelFeatures;
@@ -110,11 +113,6 @@ export abstract class SddModel extends Module {
 /** The 3x3 convolution (padding 1, no bias) of the ResNet families. */
 export function conv3x3(inPlanes: number, outPlanes: number, stride = 1): Conv2d {
   return new Conv2d(inPlanes, outPlanes, 3, { stride, padding: 1, bias: false });
-}
-
-/** conv -> bn (-> activation) with the pair declared foldable on `owner`. */
-export function convBn(owner: Module, conv: Conv2d, bn: BatchNorm2d): void {
-  owner.registerConvBn(conv, bn);
 }
 
 /** Runs conv -> bn -> (+ residual) -> act in one native call. */

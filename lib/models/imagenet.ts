@@ -3,7 +3,7 @@
 // instead of their output, as the reference does) and MobileNet-V1, which the reference registers
 // as ImageNet "MobileNetV2". 7x7 last map for 224x224 inputs (the SDD head's 4x4 grid then
 // overlaps, see sdd.multiScalePool).
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../core/tensor.js';
 import { Module } from '../nn/module.js';
 import { AvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';

@@ -1,8 +1,9 @@
 // sdd.models: the distillation model zoo (the reference's CIFAR and ImageNet registries) and a
 // registry users can extend. models.create(name, { numClasses, scales, dataset }) -> SddModel whose
 // forward(x) returns { logits, scaleLogits, features }.
-import { checkDevice, type Device, type DTypeLike } from '../dtype.js';
-import { checkBoolean, checkOptions, invalidParameterError } from '../errors.js';
+import { checkDevice, type Device, type DTypeLike } from '../core/dtype.js';
+import { checkBoolean, checkOptions, invalidParameterError } from '../core/errors.js';
+import { registerFactory } from '../core/registry.js';
 import { SddModel, type ModelOptions } from './base.js';
 import { cifarResNets } from './resnet-cifar.js';
 import { wideResNets } from './wrn.js';
@@ -58,18 +59,14 @@ aliases.imagenet.set('MobileNetV1', 'MobileNetV2');
 
 /**
  * Adds a model to the registry (family 'cifar' by default). The factory receives the resolved
- * options ({ numClasses, scales, poolMode }) and returns an SddModel. A name already registered
- * needs { override: true }. Names also resolve with the reference's "_sdd" suffix.
+ * options ({ numClasses, scales, poolMode }) and returns an SddModel. Names are letters, digits,
+ * '_', '-' or '.'; a name already registered needs { override: true } (the rule of
+ * distillers.register too). Names also resolve with the reference's "_sdd" suffix.
  */
 export function register(name: string, factory: ModelFactory, opts: { dataset?: Dataset; override?: boolean } = {}): void {
-  if (typeof name !== 'string' || name.length === 0) throw invalidParameterError('name', 'a non-empty string', name);
-  if (typeof factory !== 'function') throw invalidParameterError('factory', 'a function (options) => SddModel', factory);
   const o = checkOptions<{ dataset?: Dataset; override?: boolean }>('models.register options', opts, { dataset: 'any', override: 'boolean' });
   const family = familyOf(o.dataset ?? 'cifar');
-  if (registry[family].has(name) && o.override !== true) {
-    throw new Error(`models.register: "${name}" is already registered for ${family}; pass { override: true } to replace it`);
-  }
-  registry[family].set(name, factory);
+  registerFactory(registry[family], 'models.register', name, factory, o.override, family);
 }
 
 /** The registered names (both families unless one is given). */
@@ -122,7 +119,7 @@ export function resolve(name: string, dataset?: Dataset): { family: ModelFamily;
 export function create(name: string, opts: CreateOptions = {}): SddModel {
   const o = checkOptions<CreateOptions>('models.create options', opts, {
     numClasses: { kind: 'integer', min: 1 }, scales: 'any', poolMode: 'any', dataset: 'any', device: 'any', dtype: 'any', channelsLast: 'boolean',
-  }, { hints: { num_classes: 'numClasses', M: 'scales', pretrained: 'nothing (load weights with sdd.load + model.loadStateDict)', channels_last: 'channelsLast' } });
+  }, { hints: { num_classes: 'numClasses', M: 'scales', pretrained: 'nothing (load weights with sdd.checkpoint.load + model.loadStateDict)', channels_last: 'channelsLast' } });
   if (o.device !== undefined) checkDevice('options.device', o.device);
   const { family, name: resolved } = resolve(name, o.dataset);
   const dataset: Dataset = o.dataset ?? family;

@@ -2,7 +2,7 @@
 // registered as "MobileNetV2" = mobile_half: expansion 6, width 0.5). Inverted residual blocks
 // (1x1 expand, 3x3 depthwise, 1x1 project; identity shortcut when shapes allow), a 2x2 last map
 // for 32x32 inputs (the SDD head then repeats cells, as the reference does).
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../core/tensor.js';
 import { Module } from '../nn/module.js';
 import { AvgPool2d, BatchNorm2d, Conv2d, Linear, ReLU } from '../nn/layers.js';
 import { ModuleList, Sequential } from '../nn/containers.js';

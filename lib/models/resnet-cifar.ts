@@ -1,7 +1,7 @@
 // CIFAR ResNets of the reference zoo (mdistiller models/cifar/resnet.py, the *_sdd variants):
 // resnet8/14/20/32/44/56/110 (filters 16-16-32-64) and resnet8x4/32x4 (32-64-128-256), basic blocks,
 // 3x3 stem, three stages, 8x8 last map for 32x32 inputs.
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../core/tensor.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm2d, Conv2d, Linear, ReLU, AvgPool2d } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';

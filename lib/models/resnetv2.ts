@@ -1,7 +1,7 @@
 // The CIFAR "resnetv2" family of the reference zoo (mdistiller models/cifar/resnetv2.py, ResNet_SDD):
 // ResNet18 (basic blocks 2-2-2-2) and ResNet50 (bottlenecks 3-4-6-3), 64-wide 3x3 stem, four
 // stages, 4x4 last map for 32x32 inputs. (ResNet34/101/152 are built by the same class.)
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../core/tensor.js';
 import { Module } from '../nn/module.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';

@@ -1,7 +1,7 @@
 // ShuffleNets of the reference zoo (mdistiller models/cifar/ShuffleNetv1.py and ShuffleNetv2.py, the
 // _SDD classes): ShuffleV1 (groups 3, 240-480-960) and ShuffleV2 (net size 1, 116-232-464, 1024
 // last conv). 1x1 stem, 4x4 last map for 32x32 inputs. PyTorch's default initialisation throughout.
-import { Tensor, cat } from '../tensor.js';
+import { Tensor, cat } from '../core/tensor.js';
 import { Module } from '../nn/module.js';
 import { AvgPool2d, BatchNorm2d, ChannelShuffle, Conv2d, Linear } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';

@@ -1,7 +1,7 @@
 // VGG with BatchNorm of the reference zoo (mdistiller models/cifar/vgg.py, VGG_SDD with batch_norm):
 // vgg8/11/13/16/19. Five blocks of conv-BN-ReLU (the last ReLU of each block applied outside, so the
 // pre-activation is a feature), max pooling between blocks, 4x4 last map for 32x32 inputs.
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../core/tensor.js';
 import { Module } from '../nn/module.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';

@@ -1,6 +1,6 @@
 // Wide ResNets of the reference zoo (mdistiller models/cifar/wrn.py, WideResNet_SDD): pre-activation
 // basic blocks, depth 6n+4, widths 16-16k-32k-64k. wrn_16_1, wrn_16_2, wrn_40_1, wrn_40_2.
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../core/tensor.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm2d, Conv2d, Linear, ReLU } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';

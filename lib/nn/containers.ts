@@ -1,6 +1,6 @@
 // Containers: Sequential (with conv → BN → activation fusion), ModuleList, ModuleDict.
-import { Tensor } from '../tensor.js';
-import { checkInteger, invalidParameterError } from '../errors.js';
+import { Tensor } from '../core/tensor.js';
+import { checkInteger, invalidParameterError } from '../core/errors.js';
 import { Module, isEphemeral, markEphemeral } from './module.js';
 import { Activation, BatchNorm2d, Conv2d, isConvBnPair } from './layers.js';
 import type { ActCode } from './binding.js';

@@ -1,26 +1,18 @@
 // Functional forms of the layers (torch.nn.functional), for code that holds its own weights.
 import './binding.js';
-import { native } from '../native.js';
-import { Tensor, fromHandle, unwrapTensor } from '../tensor.js';
-import { checkBoolean, checkInteger, checkOptions, invalidParameterError } from '../errors.js';
+import { native } from '../core/native.js';
+import { Tensor, fromHandle, unwrapTensor } from '../core/tensor.js';
+import { checkBoolean, checkInteger, checkOptions, checkPair, invalidParameterError } from '../core/errors.js';
+import { paddingModeCode, type IntPair, type PaddingMode } from './binding.js';
 
-type IntPair = number | [number, number];
-function pair(name: string, v: unknown, min: number): [number, number] {
-  if (typeof v === 'number') return [checkInteger(name, v, min), v];
-  if (Array.isArray(v) && v.length === 2) return [checkInteger(`${name}[0]`, v[0], min), checkInteger(`${name}[1]`, v[1], min)];
-  throw invalidParameterError(name, `an integer >= ${min} or a pair of them`, v);
-}
-const MODES = ['zeros', 'reflect', 'replicate', 'circular'] as const;
-
-export interface Conv2dArgs { stride?: IntPair; padding?: IntPair; dilation?: IntPair; groups?: number; paddingMode?: (typeof MODES)[number] }
+export interface Conv2dArgs { stride?: IntPair; padding?: IntPair; dilation?: IntPair; groups?: number; paddingMode?: PaddingMode }
 
 /** F.conv2d (plus PyTorch's Conv2d padding modes). */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dArgs = {}): Tensor {
   opts = checkOptions<Conv2dArgs>('functional.conv2d options', opts, { stride: 'any', padding: 'any', dilation: 'any', groups: 'any', paddingMode: 'any' });
-  const mode = MODES.indexOf(opts.paddingMode ?? 'zeros');
-  if (mode < 0) throw invalidParameterError('paddingMode', "'zeros', 'reflect', 'replicate' or 'circular'", opts.paddingMode);
-  const spec = Int32Array.from([...pair('stride', opts.stride ?? 1, 1), ...pair('padding', opts.padding ?? 0, 0),
-    ...pair('dilation', opts.dilation ?? 1, 1), checkInteger('groups', opts.groups ?? 1, 1), mode]);
+  const mode = paddingModeCode('paddingMode', opts.paddingMode ?? 'zeros');
+  const spec = Int32Array.from([...checkPair('stride', opts.stride ?? 1, 1), ...checkPair('padding', opts.padding ?? 0, 0),
+    ...checkPair('dilation', opts.dilation ?? 1, 1), checkInteger('groups', opts.groups ?? 1, 1), mode]);
   return fromHandle(native.nnConv2d(unwrapTensor('input', x), unwrapTensor('weight', weight), bias === null ? null : unwrapTensor('bias', bias), spec));
 }
 
@@ -37,23 +29,23 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
 
 export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair; dilation?: IntPair; ceilMode?: boolean } = {}): Tensor {
   opts = checkOptions<typeof opts>('functional.maxPool2d options', opts, { stride: 'any', padding: 'any', dilation: 'any', ceilMode: 'boolean' });
-  const k = pair('kernelSize', kernelSize, 1);
-  const spec = Int32Array.from([...k, ...pair('stride', opts.stride ?? k, 1), ...pair('padding', opts.padding ?? 0, 0),
-    ...pair('dilation', opts.dilation ?? 1, 1), opts.ceilMode ? 1 : 0]);
+  const k = checkPair('kernelSize', kernelSize, 1);
+  const spec = Int32Array.from([...k, ...checkPair('stride', opts.stride ?? k, 1), ...checkPair('padding', opts.padding ?? 0, 0),
+    ...checkPair('dilation', opts.dilation ?? 1, 1), opts.ceilMode ? 1 : 0]);
   return fromHandle(native.nnMaxPool2d(unwrapTensor('input', x), spec));
 }
 
 export function avgPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number } = {}): Tensor {
   opts = checkOptions<typeof opts>('functional.avgPool2d options', opts,
     { stride: 'any', padding: 'any', ceilMode: 'boolean', countIncludePad: 'boolean', divisorOverride: { kind: 'integer', min: 0 } });
-  const k = pair('kernelSize', kernelSize, 1);
-  const spec = Int32Array.from([...k, ...pair('stride', opts.stride ?? k, 1), ...pair('padding', opts.padding ?? 0, 0),
+  const k = checkPair('kernelSize', kernelSize, 1);
+  const spec = Int32Array.from([...k, ...checkPair('stride', opts.stride ?? k, 1), ...checkPair('padding', opts.padding ?? 0, 0),
     opts.ceilMode ? 1 : 0, opts.countIncludePad === false ? 0 : 1, opts.divisorOverride ?? 0]);
   return fromHandle(native.nnAvgPool2d(unwrapTensor('input', x), spec));
 }
 
 export function adaptiveAvgPool2d(x: Tensor, outputSize: IntPair): Tensor {
-  return fromHandle(native.nnAdaptiveAvgPool2d(unwrapTensor('input', x), Int32Array.from(pair('outputSize', outputSize, 1))));
+  return fromHandle(native.nnAdaptiveAvgPool2d(unwrapTensor('input', x), Int32Array.from(checkPair('outputSize', outputSize, 1))));
 }
 
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {

@@ -3,9 +3,9 @@
 // the same libtorch generator and kernels, so after the same manualSeed the same calls in the same
 // order give the same numbers as PyTorch.
 import './binding.js';
-import { native } from '../native.js';
-import { Tensor } from '../tensor.js';
-import { checkFinite, checkOptions, invalidParameterError } from '../errors.js';
+import { native } from '../core/native.js';
+import { Tensor } from '../core/tensor.js';
+import { checkFinite, checkOptions, invalidParameterError } from '../core/errors.js';
 
 export type FanMode = 'fan_in' | 'fan_out';
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';

@@ -2,33 +2,18 @@
 // arguments (required ones positional, optional ones in an options object with PyTorch's
 // defaults) and initialise as PyTorch does (same generator, same order: same numbers per seed).
 import './binding.js';
-import { native, type Handle } from '../native.js';
-import { Tensor, fromHandle } from '../tensor.js';
-import { keep } from '../scope.js';
-import { type Device, type DTypeLike } from '../dtype.js';
-import { checkBoolean, checkFinite, checkInteger, checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
-import { ACT, type ActCode } from './binding.js';
+import { native, type Handle } from '../core/native.js';
+import { Tensor, fromHandle } from '../core/tensor.js';
+import { keep } from '../core/scope.js';
+import { type Device, type DTypeLike } from '../core/dtype.js';
+import { checkBoolean, checkFinite, checkInteger, checkKnownKeys, checkOptions, checkPair, invalidParameterError } from '../core/errors.js';
+import { ACT, paddingModeCode, type ActCode, type IntPair, type PaddingMode } from './binding.js';
 import { Module, emptyParameter, filledBuffer, markEphemeral, type FrozenState, type Parameter } from './module.js';
 import * as init from './init.js';
-
-type IntPair = number | [number, number];
 
 export interface FactoryOptions {
   dtype?: DTypeLike;
   device?: Device;
-}
-
-function pair(name: string, v: unknown, min: number): [number, number] {
-  if (typeof v === 'number') {
-    checkInteger(name, v, min);
-    return [v, v];
-  }
-  if (Array.isArray(v) && v.length === 2) {
-    checkInteger(`${name}[0]`, v[0], min);
-    checkInteger(`${name}[1]`, v[1], min);
-    return [v[0], v[1]];
-  }
-  throw invalidParameterError(name, `an integer >= ${min} or a pair of them`, v);
 }
 
 function input(x: unknown, layer: string): Handle {
@@ -47,9 +32,6 @@ function disposeAll(...ts: (Tensor | null | undefined)[]): void {
 }
 
 // ============================================================== convolution
-
-export type PaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
-const PADDING_MODES: PaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular'];
 
 export interface Conv2dOptions extends FactoryOptions {
   stride?: IntPair;
@@ -95,14 +77,14 @@ export class Conv2d extends Module {
     checkKnownKeys('Conv2d options', o as Record<string, unknown>, CONV2D_KEYS);
     this.inChannels = checkInteger('inChannels', inChannels, 1);
     this.outChannels = checkInteger('outChannels', outChannels, 1);
-    this.kernelSize = pair('kernelSize', kernelSize, 1);
-    this.stride = pair('stride', o.stride ?? 1, 1);
-    this.dilation = pair('dilation', o.dilation ?? 1, 1);
+    this.kernelSize = checkPair('kernelSize', kernelSize, 1);
+    this.stride = checkPair('stride', o.stride ?? 1, 1);
+    this.dilation = checkPair('dilation', o.dilation ?? 1, 1);
     this.groups = checkInteger('groups', o.groups ?? 1, 1);
     if (this.inChannels % this.groups !== 0) throw new RangeError(`Conv2d: inChannels (${inChannels}) must be divisible by groups (${this.groups})`);
     if (this.outChannels % this.groups !== 0) throw new RangeError(`Conv2d: outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
     const pm = o.paddingMode ?? 'zeros';
-    if (!PADDING_MODES.includes(pm)) throw invalidParameterError('paddingMode', "'zeros', 'reflect', 'replicate' or 'circular'", pm);
+    const mode = paddingModeCode('paddingMode', pm);
     this.paddingMode = pm;
     const p = o.padding ?? 0;
     if (p === 'valid') {
@@ -113,9 +95,9 @@ export class Conv2d extends Module {
       if (total.some((t) => t % 2 !== 0)) throw new RangeError("Conv2d: padding 'same' needs an odd effective kernel size (asymmetric padding is not supported)");
       this.padding = [total[0]! / 2, total[1]! / 2];
     } else {
-      this.padding = pair('padding', p, 0);
+      this.padding = checkPair('padding', p, 0);
     }
-    this.#spec = Int32Array.from([...this.stride, ...this.padding, ...this.dilation, this.groups, PADDING_MODES.indexOf(pm)]);
+    this.#spec = Int32Array.from([...this.stride, ...this.padding, ...this.dilation, this.groups, mode]);
     const bias = o.bias === undefined ? true : checkBoolean('bias', o.bias);
     this.registerParameter('weight', emptyParameter([this.outChannels, this.inChannels / this.groups, ...this.kernelSize], o.dtype, o.device));
     this.registerParameter('bias', bias ? emptyParameter([this.outChannels], o.dtype, o.device) : null);
@@ -477,10 +459,10 @@ export class MaxPool2d extends Module {
     super();
     const o = checkOptions('MaxPool2d options', opts) as MaxPool2dOptions;
     checkKnownKeys('MaxPool2d options', o as Record<string, unknown>, ['stride', 'padding', 'dilation', 'ceilMode']);
-    this.kernelSize = pair('kernelSize', kernelSize, 1);
-    this.stride = o.stride == null ? this.kernelSize : pair('stride', o.stride, 1);
-    this.padding = pair('padding', o.padding ?? 0, 0);
-    this.dilation = pair('dilation', o.dilation ?? 1, 1);
+    this.kernelSize = checkPair('kernelSize', kernelSize, 1);
+    this.stride = o.stride == null ? this.kernelSize : checkPair('stride', o.stride, 1);
+    this.padding = checkPair('padding', o.padding ?? 0, 0);
+    this.dilation = checkPair('dilation', o.dilation ?? 1, 1);
     this.ceilMode = o.ceilMode === undefined ? false : checkBoolean('ceilMode', o.ceilMode);
     this.#spec = Int32Array.from([...this.kernelSize, ...this.stride, ...this.padding, ...this.dilation, this.ceilMode ? 1 : 0]);
   }
@@ -506,9 +488,9 @@ export class AvgPool2d extends Module {
     super();
     const o = checkOptions('AvgPool2d options', opts) as AvgPool2dOptions;
     checkKnownKeys('AvgPool2d options', o as Record<string, unknown>, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
-    this.kernelSize = pair('kernelSize', kernelSize, 1);
-    this.stride = o.stride == null ? this.kernelSize : pair('stride', o.stride, 1);
-    this.padding = pair('padding', o.padding ?? 0, 0);
+    this.kernelSize = checkPair('kernelSize', kernelSize, 1);
+    this.stride = o.stride == null ? this.kernelSize : checkPair('stride', o.stride, 1);
+    this.padding = checkPair('padding', o.padding ?? 0, 0);
     this.ceilMode = o.ceilMode === undefined ? false : checkBoolean('ceilMode', o.ceilMode);
     this.countIncludePad = o.countIncludePad === undefined ? true : checkBoolean('countIncludePad', o.countIncludePad);
     const div = o.divisorOverride == null ? 0 : checkInteger('divisorOverride', o.divisorOverride, 1);
@@ -528,7 +510,7 @@ export class AdaptiveAvgPool2d extends Module {
   #spec: Int32Array;
   constructor(outputSize: IntPair) {
     super();
-    this.outputSize = pair('outputSize', outputSize, 1);
+    this.outputSize = checkPair('outputSize', outputSize, 1);
     this.#spec = Int32Array.from(this.outputSize);
   }
   override forward(x: Tensor): Tensor {

@@ -1,11 +1,11 @@
 // The Module base: parameters, buffers and children discovered the way PyTorch users expect,
 // PyTorch state-dict keys, train/eval, device/dtype moves, and the frozen-teacher path.
 import './binding.js';
-import { native, type Handle } from '../native.js';
-import { Tensor, fromHandle } from '../tensor.js';
-import { keep } from '../scope.js';
-import { checkDevice, dtypeCode, dtypeName, isDtypeName, type Device, type DType, type DTypeLike } from '../dtype.js';
-import { checkBoolean, checkKnownKeys, checkOptions, invalidParameterError } from '../errors.js';
+import { native, type Handle } from '../core/native.js';
+import { Tensor, fromHandle } from '../core/tensor.js';
+import { keep } from '../core/scope.js';
+import { checkDevice, dtypeCode, dtypeName, isDtypeName, type Device, type DType, type DTypeLike } from '../core/dtype.js';
+import { checkBoolean, checkKnownKeys, checkOptions, invalidParameterError, StateDictError } from '../core/errors.js';
 import { UNARY_CHANNELS_LAST, UNARY_CONTIGUOUS, UNARY_DETACH } from './binding.js';
 
 type AnyRecord = Record<string, unknown>;
@@ -22,29 +22,6 @@ export class Parameter extends Tensor {
     super(native.unary(UNARY_DETACH, data.handle));
     keep(this);
     if (requiresGrad) native.setRequiresGrad(this.handle, true);
-  }
-}
-
-/** A shape or key problem found by loadStateDict(); the message lists every key involved. */
-export class StateDictError extends Error {
-  readonly missingKeys: string[];
-  readonly unexpectedKeys: string[];
-  readonly mismatchedKeys: { key: string; expected: number[]; received: number[] }[];
-  constructor(module: string, missing: string[], unexpected: string[], mismatched: StateDictError['mismatchedKeys'], hint: string) {
-    const q = (k: string): string => `"${k}"`;
-    const lines = [`Error(s) in loading state dict for ${module}:`];
-    if (missing.length) lines.push(`  missing keys (${missing.length}): ${missing.map(q).join(', ')}`);
-    if (unexpected.length) lines.push(`  unexpected keys (${unexpected.length}): ${unexpected.map(q).join(', ')}`);
-    if (mismatched.length) {
-      lines.push(`  shape mismatch (${mismatched.length}): ${mismatched
-        .map((m) => `${q(m.key)}: checkpoint [${m.received.join(', ')}] vs model [${m.expected.join(', ')}]`).join('; ')}`);
-    }
-    if (hint) lines.push(`  ${hint}`);
-    super(lines.join('\n'));
-    this.name = 'StateDictError';
-    this.missingKeys = missing;
-    this.unexpectedKeys = unexpected;
-    this.mismatchedKeys = mismatched;
   }
 }
 

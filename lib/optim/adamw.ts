@@ -1,10 +1,10 @@
 // AdamW (decoupled weight decay), torch.optim.AdamW's update.
-import { native } from '../native.js';
-import { Tensor } from '../tensor.js';
-import { zerosLike } from '../creation.js';
-import { keep } from '../scope.js';
-import { noGrad } from '../autograd.js';
-import { checkOptions, invalidParameterError, type OptionSchema } from '../errors.js';
+import { native } from '../core/native.js';
+import { Tensor } from '../core/tensor.js';
+import { zerosLike } from '../core/creation.js';
+import { keep } from '../core/scope.js';
+import { noGrad } from '../core/autograd.js';
+import { checkOptions, invalidParameterError, type OptionSchema } from '../core/errors.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 
 export interface AdamWOptions {

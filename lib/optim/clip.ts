@@ -1,7 +1,7 @@
 // Gradient clipping by global norm (torch.nn.utils.clip_grad_norm_; the reference clips at 40).
-import { native } from '../native.js';
-import { Tensor } from '../tensor.js';
-import { checkNumber, invalidParameterError } from '../errors.js';
+import { native } from '../core/native.js';
+import { Tensor } from '../core/tensor.js';
+import { checkNumber, invalidParameterError } from '../core/errors.js';
 
 /** Scales every gradient so that their global norm is at most maxNorm; returns the norm before clipping. */
 export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2): number {

@@ -1,7 +1,7 @@
 // Parameter groups that exempt BatchNorm parameters and biases from weight decay (a common
 // option; the reference decays every parameter, which stays the default everywhere).
-import type { Tensor } from '../tensor.js';
-import { checkOptions, invalidParameterError } from '../errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { checkOptions, invalidParameterError } from '../core/errors.js';
 
 /**
  * Splits named parameters into [{ params: weights }, { params: norms and biases, weightDecay: 0 }]

@@ -1,7 +1,7 @@
 // The optimizer base: parameter groups with their own hyper-parameters, per-parameter state, and a
 // state dict (PyTorch's layout: state keyed by parameter index, groups listing indices) for resume.
-import { Tensor, isTensor } from '../tensor.js';
-import { invalidParameterError } from '../errors.js';
+import { Tensor, isTensor } from '../core/tensor.js';
+import { invalidParameterError } from '../core/errors.js';
 
 export interface ParamGroup<H> {
   params: Tensor[];

@@ -1,6 +1,9 @@
-// Learning-rate schedules as pure functions of the epoch (so resuming needs only the epoch), and the
-// DKD family's loss-weight warmup.
-import { checkNumber, checkOptions, invalidParameterError, type OptionSpec } from '../errors.js';
+// Learning-rate schedules as pure functions of the epoch (so resuming needs only the epoch).
+import { checkOptions, invalidParameterError, type OptionSpec } from '../core/errors.js';
+
+// The DKD family's loss-weight warm-up, a distiller setting (distill/settings.ts), offered here as
+// sdd.schedules.lossWarmup since the first release.
+export { lossWarmup } from '../distill/settings.js';
 
 const REQUIRED_EPOCHS = (min: number): OptionSpec => ({ kind: 'integer', min, required: true });
 
@@ -55,11 +58,4 @@ export function linearWarmup(opts: { epochs: number; then?: Schedule }): Schedul
 
 export function constant(): Schedule {
   return { name: 'constant', lr: (_e, base) => base };
-}
-
-/** The DKD family's loss-weight warmup: min(epoch / warmup, 1). */
-export function lossWarmup(epoch: number, warmup: number): number {
-  checkNumber('epoch', epoch);
-  checkNumber('warmup', warmup);
-  return warmup <= 0 ? 1 : Math.min(epoch / warmup, 1);
 }

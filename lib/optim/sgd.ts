@@ -1,8 +1,8 @@
 // SGD with momentum, dampening, weight decay and Nesterov, exactly torch.optim.SGD's update.
-import { native } from '../native.js';
-import { Tensor, fromHandle } from '../tensor.js';
-import { keep } from '../scope.js';
-import { checkOptions, invalidParameterError, type OptionSchema } from '../errors.js';
+import { native } from '../core/native.js';
+import { Tensor, fromHandle } from '../core/tensor.js';
+import { keep } from '../core/scope.js';
+import { checkOptions, invalidParameterError, type OptionSchema } from '../core/errors.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 
 export interface SgdOptions {

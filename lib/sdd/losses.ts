@@ -1,9 +1,12 @@
 // Logit distillation losses: KD, DKD, NKD and their Scale Decoupled variants (sdd-method.md §3-5).
 // Computed natively in torch ops; each returns a scalar with a graph to the student logits only.
-import { native, type Handle } from '../native.js';
-import { Tensor, fromHandle, unwrapTensor } from '../tensor.js';
-import { checkOptions, checkPositive, checkFinite, invalidParameterError, type OptionSpec } from '../errors.js';
+// sdd.losses also offers crossEntropy, which lives with the nn losses (nn/losses.ts).
+import { native, type Handle } from '../core/native.js';
+import { Tensor, fromHandle, unwrapTensor } from '../core/tensor.js';
+import { checkOptions, checkPositive, checkFinite, type OptionSpec } from '../core/errors.js';
 import { checkScales, regionCount } from './pool.js';
+
+export { crossEntropy } from '../nn/losses.js';
 
 export type NonFinitePolicy = 'error' | 'skip';
 
@@ -185,20 +188,4 @@ export function sddNkd<O extends SddNkdOptions>(studentLogits: Tensor, teacherLo
     temperature: temperature(fn, o, 4), gamma: num(fn, o, 'gamma', 8), excludeTarget: o.excludeTarget === true,
     complementaryWeight: complementaryWeight(fn, o),
   }) as Out<O>;
-}
-
-/** Cross-entropy of B x K logits against B class indices (mean by default). */
-export function crossEntropy(logits: Tensor, targets: Tensor, opts: { reduction?: 'mean' | 'sum' | 'none'; labelSmoothing?: number } = {}): Tensor {
-  const o = checkOptions<{ reduction: 'mean' | 'sum' | 'none'; labelSmoothing: number }>('losses.crossEntropy options', opts, {
-    reduction: { kind: 'string', oneOf: ['mean', 'sum', 'none'], default: 'mean' },
-    labelSmoothing: { kind: 'number', min: 0, max: 1, default: 0 },
-  }, { hints: {
-    // torch.nn.functional.cross_entropy's deprecated reduce / size_average
-    reduce: (v) => (v === false ? "reduction: 'none'" : "reduction: 'mean' (or 'sum')"),
-    size_average: (v) => (v === false ? "reduction: 'sum'" : "reduction: 'mean'"),
-    sizeAverage: (v) => (v === false ? "reduction: 'sum'" : "reduction: 'mean'"),
-    weight: 'nothing (class weights are not supported)', ignore_index: 'nothing (ignoreIndex is not supported)', ignoreIndex: 'nothing (not supported)',
-  } });
-  const red = { none: 0, mean: 1, sum: 2 }[o.reduction];
-  return fromHandle(native.crossEntropy(unwrapTensor('logits', logits), unwrapTensor('targets', targets), red, o.labelSmoothing));
 }

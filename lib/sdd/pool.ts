@@ -1,7 +1,7 @@
 // Multi-scale pooling and the shared-classifier head of SDD (sdd-method.md §2).
-import { native } from '../native.js';
-import { Tensor, fromHandle, unwrapTensor } from '../tensor.js';
-import { checkOptions, invalidParameterError } from '../errors.js';
+import { native } from '../core/native.js';
+import { Tensor, fromHandle, unwrapTensor } from '../core/tensor.js';
+import { checkOptions, invalidParameterError } from '../core/errors.js';
 
 export type PoolMode = 'nested' | 'direct';
 

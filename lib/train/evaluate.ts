@@ -1,8 +1,8 @@
 // Evaluation over a loader: top-1, top-5 and mean cross-entropy of the global logits, eval mode, no grad.
-import { noGrad } from '../autograd.js';
-import { tidy, dispose } from '../scope.js';
-import { crossEntropy } from '../sdd/losses.js';
-import type { Tensor } from '../tensor.js';
+import { noGrad } from '../core/autograd.js';
+import { tidy, dispose } from '../core/scope.js';
+import { crossEntropy } from '../nn/losses.js';
+import type { Tensor } from '../core/tensor.js';
 import type { DistillModel } from '../distill/types.js';
 
 export interface EvalResult {

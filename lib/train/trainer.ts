@@ -5,17 +5,17 @@
 import { mkdirSync, existsSync, appendFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tidy, dispose } from '../scope.js';
-import { getRngState, setRngState } from '../runtime.js';
-import { isTensor, type Tensor } from '../tensor.js';
+import { tidy, dispose } from '../core/scope.js';
+import { getRngState, setRngState } from '../core/runtime.js';
+import { isTensor, type Tensor } from '../core/tensor.js';
 import { readSafetensors, saveSync } from '../checkpoint/index.js';
 import { removeStaleTempFiles } from '../checkpoint/atomic.js';
 import { constant, type Schedule } from '../optim/schedules.js';
 import type { Distiller, StepResult } from '../distill/distiller.js';
-import { invalidParameterError, checkInteger, checkOptions, type OptionSchema } from '../errors.js';
+import { invalidParameterError, checkInteger, checkOptions, type OptionSchema } from '../core/errors.js';
 import { evaluate, type BatchLike, type EvalResult } from './evaluate.js';
 import { createProgress } from './progress.js';
-import { tensor } from '../creation.js';
+import { tensor } from '../core/creation.js';
 import { DistributedSampler } from '../data/sampler.js';
 import { group as defaultGroup, isInitialized, type ProcessGroup } from '../dist/process-group.js';
 
@@ -216,7 +216,7 @@ export class Trainer {
       const ownType = distiller.optimizer.constructor.name;
       if (savedType !== undefined && savedType !== ownType) {
         throw new Error(`${file}: the checkpoint's optimizer state is ${savedType}'s but this run uses ${ownType}: ` +
-          `resume with the optimizer the run was started with (${savedType}), or load only the weights (sdd.load(file), keys model.*) into a new run`);
+          `resume with the optimizer the run was started with (${savedType}), or load only the weights (sdd.checkpoint.load(file), keys model.*) into a new run`);
       }
       distiller.optimizer.checkStateDict({ state, paramGroups: meta.optimizer.paramGroups }, file);
       student.loadStateDict(model, { strict: true });

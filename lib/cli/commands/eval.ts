@@ -1,13 +1,13 @@
 // `sdd-torch eval --model <name> --checkpoint <file> --data <dir>`: top-1/top-5 on the test split.
-import * as models from '../models/index.js';
-import * as data from '../data/index.js';
-import * as transforms from '../transforms.js';
-import { load } from '../checkpoint/index.js';
-import { dispose } from '../scope.js';
-import { evaluate } from '../train/evaluate.js';
-import { ConfigError } from '../config.js';
-import { checkDevice } from '../dtype.js';
-import type { Tensor } from '../tensor.js';
+import * as models from '../../models/index.js';
+import * as data from '../../data/index.js';
+import * as transforms from '../../data/transforms.js';
+import { load } from '../../checkpoint/index.js';
+import { dispose } from '../../core/scope.js';
+import { evaluate } from '../../train/evaluate.js';
+import { ConfigError } from '../../core/errors.js';
+import { checkDevice } from '../../core/dtype.js';
+import type { Tensor } from '../../core/tensor.js';
 
 export interface EvalArgs { model: string; checkpoint: string; data: string; dataset?: string; device?: string; batchSize?: string; json?: boolean }
 

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch } from '../dist/launch.js';
+import { launch } from '../../dist/launch.js';
 
 export interface LaunchArgs {
   nprocPerNode: string;
@@ -14,7 +14,7 @@ export interface LaunchArgs {
   threadsPerWorker?: string;
 }
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
 const SUBCOMMANDS = new Set(['train', 'eval']);
 
 function int(name: string, raw: string | undefined, fallback: number, min: number): number {

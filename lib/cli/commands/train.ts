@@ -1,22 +1,23 @@
 // `sdd-torch train --config <yaml>`: the authors' experiment configs run as they are.
 import os from 'node:os';
 import path from 'node:path';
-import * as models from '../models/index.js';
-import * as data from '../data/index.js';
-import * as transforms from '../transforms.js';
-import * as distillers from '../distill/index.js';
-import { load } from '../checkpoint/index.js';
-import { dispose } from '../scope.js';
-import { manualSeed, setNumThreads } from '../runtime.js';
-import { sgd } from '../optim/sgd.js';
-import { multiStep } from '../optim/schedules.js';
-import { Trainer, type EpochLoader } from '../train/trainer.js';
-import type { BatchLike } from '../train/evaluate.js';
-import { ConfigError, defaultConfig, loadConfig, parseScales, type ExperimentConfig } from '../config.js';
+import * as models from '../../models/index.js';
+import * as data from '../../data/index.js';
+import * as transforms from '../../data/transforms.js';
+import * as distillers from '../../distill/index.js';
+import { load } from '../../checkpoint/index.js';
+import { dispose } from '../../core/scope.js';
+import { manualSeed, setNumThreads } from '../../core/runtime.js';
+import { sgd } from '../../optim/sgd.js';
+import { multiStep } from '../../optim/schedules.js';
+import { Trainer, type EpochLoader } from '../../train/trainer.js';
+import type { BatchLike } from '../../train/evaluate.js';
+import { ConfigError } from '../../core/errors.js';
+import { defaultConfig, loadConfig, parseScales, type ExperimentConfig } from '../config.js';
 import { presetFile, presetNames } from '../presets.js';
-import { checkDevice, type Device } from '../dtype.js';
-import { initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
-import { convertSyncBatchNorm, ddp as makeDdp, replicate } from '../dist/ddp.js';
+import { checkDevice, type Device } from '../../core/dtype.js';
+import { initProcessGroup, type ProcessGroup } from '../../dist/process-group.js';
+import { convertSyncBatchNorm, ddp as makeDdp, replicate } from '../../dist/ddp.js';
 
 export interface TrainArgs {
   config?: string;
