@@ -108,7 +108,9 @@ describe('memory', () => {
       const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: process.cwd() });
       expect(r.stderr).toBe('');
       const { made, after } = JSON.parse(r.stdout);
-      expect(made).toBe(1000);
+      // the safety net may already have swept some of them inside the loop (after a V8 collection)
+      expect(made).toBeGreaterThan(0);
+      expect(made).toBeLessThanOrEqual(1000);
       expect(after).toBeLessThan(50);
     }
   });
