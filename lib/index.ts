@@ -41,3 +41,6 @@ export * as models from './models/index.js';
 export { Trainer, evaluate, type TrainerOptions, type FitResult, type EpochEvent, type StepEvent, type EvalResult } from './train/index.js';
 export * as transforms from './data/transforms.js';
 export * as dist from './dist/index.js';
+export * as onnx from './export/index.js';
+export * as experiment from './experiment/index.js';
+

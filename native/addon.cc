@@ -1,10 +1,20 @@
-// The addon's entry point: only Init and the export list (each part registers its functions).
+// The addon's entry point: Init (each part registers its functions and its code families) and
+// native.codes, the object those families are collected in.
 #include "common.h"
 
 namespace sdd {
 
+Napi::Object CodesObject(Napi::Env env, Napi::Object exports) {
+  Napi::Value v = exports.Get("codes");
+  if (v.IsObject()) return v.As<Napi::Object>();
+  auto codes = Napi::Object::New(env);
+  exports.Set("codes", codes);
+  return codes;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   GetEnvData(env);  // per-environment state (main thread and each worker_thread)
+  InitConvert(env, exports);
   InitTensor(env, exports);
   InitOps(env, exports);
   InitAutograd(env, exports);
@@ -14,6 +24,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitData(env, exports);
   InitOptim(env, exports);
   InitDist(env, exports);
+  CodesObject(env, exports).Freeze();  // every part has added its code families (lib/core/codes.ts reads them)
   return exports;
 }
 

@@ -64,21 +64,23 @@ static Napi::Value IsGradEnabled(const CI& info) {
   return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled());
 }
 
-static Napi::Value IsInferenceMode(const CI& info) {
-  return Napi::Boolean::New(info.Env(), c10::InferenceMode::is_enabled());
-}
+// withGradMode(mode, fn): runs fn with gradient recording off (noGrad), on (enableGrad) or in
+// inference mode; the codes are indices into kGradModes (native.codes.gradMode). The guard lives on
+// the C++ stack while fn runs synchronously, so it is restored even when fn throws.
+enum class GradMode { NoGrad, EnableGrad, InferenceMode };
+static const char* const kGradModes[] = {"noGrad", "enableGrad", "inferenceMode"};
+static_assert(sizeof(kGradModes) / sizeof(kGradModes[0]) == static_cast<size_t>(GradMode::InferenceMode) + 1,
+              "kGradModes names every GradMode");
 
-// withGradMode(mode, fn): mode 0 = no grad, 1 = grad enabled, 2 = inference mode. The guard lives
-// on the C++ stack while fn runs synchronously, so it is restored even when fn throws.
 static Napi::Value WithGradMode(const CI& info) {
-  int mode = static_cast<int>(ToInt(info[0], "mode"));
+  auto mode = static_cast<GradMode>(&CodeEntry(kGradModes, info[0], "grad mode") - kGradModes);
   if (!info[1].IsFunction()) throw Napi::TypeError::New(info.Env(), "Expected a function for fn");
   auto fn = info[1].As<Napi::Function>();
-  if (mode == 2) {
+  if (mode == GradMode::InferenceMode) {
     c10::InferenceMode guard;
     return fn.Call({});
   }
-  at::AutoGradMode guard(mode == 1);
+  at::AutoGradMode guard(mode == GradMode::EnableGrad);
   return fn.Call({});
 }
 
@@ -92,8 +94,8 @@ void InitAutograd(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "hasGrad", HasGrad);
   SDD_EXPORT(exports, "retainGrad", RetainGrad);
   SDD_EXPORT(exports, "isGradEnabled", IsGradEnabled);
-  SDD_EXPORT(exports, "isInferenceMode", IsInferenceMode);
   SDD_EXPORT(exports, "withGradMode", WithGradMode);
+  AddCodes(env, exports, "gradMode", kGradModes);
 }
 
 }  // namespace sdd

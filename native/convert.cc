@@ -53,9 +53,11 @@ static std::string Describe(const Napi::Value& v) {
                                           " but received a value of type " + Describe(v));
 }
 
+// The converters try the expected type's getter first (one Node-API call on the path every op takes)
+// and look at the value's type only when that fails.
 int64_t ToInt(const Napi::Value& v, const char* what) {
-  if (v.IsNumber()) {
-    double d = v.As<Napi::Number>().DoubleValue();
+  double d;
+  if (napi_get_value_double(v.Env(), v, &d) == napi_ok) {
     if (d != static_cast<double>(static_cast<int64_t>(d))) Bad(v, what, "an integer");
     return static_cast<int64_t>(d);
   }
@@ -69,14 +71,27 @@ int64_t ToInt(const Napi::Value& v, const char* what) {
 }
 
 double ToDouble(const Napi::Value& v, const char* what) {
-  if (v.IsNumber()) return v.As<Napi::Number>().DoubleValue();
-  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? 1.0 : 0.0;
+  double d;
+  if (napi_get_value_double(v.Env(), v, &d) == napi_ok) return d;
+  bool b;
+  if (napi_get_value_bool(v.Env(), v, &b) == napi_ok) return b ? 1.0 : 0.0;
   Bad(v, what, "a number");
 }
 
 bool ToBool(const Napi::Value& v, const char* what) {
-  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
+  bool b;
+  if (napi_get_value_bool(v.Env(), v, &b) == napi_ok) return b;
   Bad(v, what, "a boolean");
+}
+
+bool OptBool(const Napi::Value& v, bool fallback) {
+  bool b;
+  return napi_get_value_bool(v.Env(), v, &b) == napi_ok ? b : fallback;
+}
+
+bool IsNullish(const Napi::Value& v) {
+  napi_valuetype t;
+  return napi_typeof(v.Env(), v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
 }
 
 std::string ToString(const Napi::Value& v, const char* what) {
@@ -108,39 +123,48 @@ std::vector<at::Tensor> ToTensorList(const Napi::Value& v, const char* what) {
 }
 
 c10::optional<at::Tensor> ToOptionalTensor(const Napi::Value& v, const char* what) {
-  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  if (IsNullish(v)) return c10::nullopt;
   return Unwrap(v, what);
 }
 
 at::Scalar ToScalar(const Napi::Value& v, const char* what) {
-  if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
-  if (v.IsBigInt()) return at::Scalar(ToInt(v, what));
-  if (v.IsNumber()) {
-    double d = v.As<Napi::Number>().DoubleValue();
+  double d;
+  if (napi_get_value_double(v.Env(), v, &d) == napi_ok) {
     // Integral JS numbers stay integral so that int tensors keep their dtype (like Python ints).
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0)
       return at::Scalar(static_cast<int64_t>(d));
     return at::Scalar(d);
   }
+  bool b;
+  if (napi_get_value_bool(v.Env(), v, &b) == napi_ok) return at::Scalar(b);
+  if (v.IsBigInt()) return at::Scalar(ToInt(v, what));
   Bad(v, what, "a number");
 }
 
-static const at::ScalarType kDtypes[] = {
-    at::kFloat, at::kDouble, at::kHalf, at::kBFloat16, at::kLong,
-    at::kInt,   at::kByte,   at::kBool, at::kChar,     at::kShort,
+// The dtypes JS can name, in code order (native.codes.dtype; lib/core/dtype.ts lists the same names).
+struct DtypeEntry {
+  const char* name;
+  at::ScalarType type;
 };
+static const DtypeEntry kDtypes[] = {
+    {"float32", at::kFloat}, {"float64", at::kDouble}, {"float16", at::kHalf}, {"bfloat16", at::kBFloat16},
+    {"int64", at::kLong},    {"int32", at::kInt},      {"uint8", at::kByte},   {"bool", at::kBool},
+    {"int8", at::kChar},     {"int16", at::kShort},
+};
+static constexpr int kDtypeCount = static_cast<int>(sizeof(kDtypes) / sizeof(kDtypes[0]));
 
 at::ScalarType DtypeFromCode(int code) {
-  TORCH_CHECK(code >= 0 && code < static_cast<int>(sizeof(kDtypes) / sizeof(kDtypes[0])),
-              "unknown dtype code ", code);
-  return kDtypes[code];
+  TORCH_CHECK(code >= 0 && code < kDtypeCount, "unknown dtype code ", code);
+  return kDtypes[code].type;
 }
 
 int DtypeToCode(at::ScalarType t) {
-  for (int i = 0; i < static_cast<int>(sizeof(kDtypes) / sizeof(kDtypes[0])); ++i)
-    if (kDtypes[i] == t) return i;
+  for (int i = 0; i < kDtypeCount; ++i)
+    if (kDtypes[i].type == t) return i;
   TORCH_CHECK(false, "dtype ", c10::toString(t), " is not supported by sdd-torch");
 }
+
+void InitConvert(Napi::Env env, Napi::Object exports) { AddCodes(env, exports, "dtype", kDtypes); }
 
 at::ScalarType ToDtype(const Napi::Value& v, const char* what) {
   return DtypeFromCode(static_cast<int>(ToInt(v, what)));

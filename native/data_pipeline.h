@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sdd {
@@ -232,39 +233,89 @@ inline void Resize(Work& w, int oh, int ow) {
 
 inline std::string Dims(int h, int w) { return std::to_string(h) + "x" + std::to_string(w); }
 
+// torchvision's RandomCrop: a random h x w window of the image padded by (pl, pt, pr, pb).
+inline void RandomCrop(Work& w, const Op& op, SampleRng& rng) {
+  const int ph = w.H() + op.pt + op.pb, pw = w.W() + op.pl + op.pr;
+  if (ph < op.h || pw < op.w)
+    throw std::runtime_error("randomCrop: the crop " + Dims(op.h, op.w) + " is larger than the (padded) image " +
+                             Dims(ph, pw));
+  int64_t i = 0, j = 0;
+  if (!(ph == op.h && pw == op.w)) {
+    i = rng.Int(0, ph - op.h + 1);
+    j = rng.Int(0, pw - op.w + 1);
+  }
+  PadCrop(w, i - op.pt, j - op.pl, op.h, op.w, op.mode);
+}
+
+// torchvision's CenterCrop: top = round((H - h) / 2) when the image is larger; zero padding when smaller.
+inline void CenterCrop(Work& w, const Op& op) {
+  auto start = [](int in, int out) -> int64_t {
+    const int d = in - out;
+    return d >= 0 ? RoundHalfEven(d / 2.0) : -int64_t((out - in) / 2);
+  };
+  PadCrop(w, start(w.H(), op.h), start(w.W(), op.w), op.h, op.w, PadMode::Zeros);
+}
+
+// The output size of torchvision's Resize: a fixed h x w, or the shorter side becomes `shorter`
+// and the other side int() of its scaled length.
+inline std::pair<int, int> ResizeTarget(const Op& op, int H, int W) {
+  if (op.shorter <= 0) return {op.h, op.w};
+  int oh, ow;
+  if (H <= W) {
+    oh = op.shorter;
+    ow = int(int64_t(op.shorter) * W / H);
+  } else {
+    ow = op.shorter;
+    oh = int(int64_t(op.shorter) * H / W);
+  }
+  return {std::max(oh, 1), std::max(ow, 1)};
+}
+
+// A crop window (top, left, height, width).
+struct Window {
+  int64_t top, left, h, w;
+};
+
+// torchvision.transforms.RandomResizedCrop.get_params: up to 10 draws of an area fraction and a
+// log-uniform aspect ratio; when none fits, a centre crop of the nearest allowed ratio.
+inline Window RandomResizedCropWindow(const Op& op, int H, int W, SampleRng& rng) {
+  const double area = double(H) * W;
+  const double lr0 = std::log(op.r0), lr1 = std::log(op.r1);
+  for (int attempt = 0; attempt < 10; attempt++) {
+    const double target = area * rng.Uniform(op.s0, op.s1);
+    const double aspect = std::exp(rng.Uniform(lr0, lr1));
+    const int64_t tw = RoundHalfEven(std::sqrt(target * aspect));
+    const int64_t th = RoundHalfEven(std::sqrt(target / aspect));
+    if (tw > 0 && tw <= W && th > 0 && th <= H) {
+      const int64_t top = rng.Int(0, H - th + 1);
+      const int64_t left = rng.Int(0, W - tw + 1);
+      return {top, left, th, tw};
+    }
+  }
+  int64_t ch, cw;
+  const double inRatio = double(W) / H;
+  if (inRatio < op.r0) {
+    cw = W;
+    ch = RoundHalfEven(cw / op.r0);
+  } else if (inRatio > op.r1) {
+    ch = H;
+    cw = RoundHalfEven(ch * op.r1);
+  } else {
+    cw = W;
+    ch = H;
+  }
+  return {(H - ch) / 2, (W - cw) / 2, ch, cw};
+}
+
 // Runs the geometric ops of `ops` on one image (Normalize is applied by WriteOut).
 inline void Apply(Work& w, const std::vector<Op>& ops, SampleRng& rng) {
   for (const Op& op : ops) {
     const int H = w.H(), W = w.W();
     switch (op.kind) {
-      case Kind::Crop:
-        PadCrop(w, op.top, op.left, op.h, op.w, PadMode::Zeros);
-        break;
-      case Kind::Pad:
-        PadCrop(w, -op.pt, -op.pl, H + op.pt + op.pb, W + op.pl + op.pr, op.mode);
-        break;
-      case Kind::RandomCrop: {
-        const int ph = H + op.pt + op.pb, pw = W + op.pl + op.pr;
-        if (ph < op.h || pw < op.w)
-          throw std::runtime_error("randomCrop: the crop " + Dims(op.h, op.w) + " is larger than the (padded) image " +
-                                   Dims(ph, pw));
-        int64_t i = 0, j = 0;
-        if (!(ph == op.h && pw == op.w)) {
-          i = rng.Int(0, ph - op.h + 1);
-          j = rng.Int(0, pw - op.w + 1);
-        }
-        PadCrop(w, i - op.pt, j - op.pl, op.h, op.w, op.mode);
-        break;
-      }
-      case Kind::CenterCrop: {
-        // torchvision: top = round((H - h) / 2) when the image is larger; zero padding when smaller.
-        auto start = [](int in, int out) -> int64_t {
-          const int d = in - out;
-          return d >= 0 ? RoundHalfEven(d / 2.0) : -int64_t((out - in) / 2);
-        };
-        PadCrop(w, start(H, op.h), start(W, op.w), op.h, op.w, PadMode::Zeros);
-        break;
-      }
+      case Kind::Crop: PadCrop(w, op.top, op.left, op.h, op.w, PadMode::Zeros); break;
+      case Kind::Pad: PadCrop(w, -op.pt, -op.pl, H + op.pt + op.pb, W + op.pl + op.pr, op.mode); break;
+      case Kind::RandomCrop: RandomCrop(w, op, rng); break;
+      case Kind::CenterCrop: CenterCrop(w, op); break;
       case Kind::HFlip:
         if (rng.Uniform() < op.p) std::reverse(w.cols.begin(), w.cols.end());
         break;
@@ -272,60 +323,17 @@ inline void Apply(Work& w, const std::vector<Op>& ops, SampleRng& rng) {
         if (rng.Uniform() < op.p) std::reverse(w.rows.begin(), w.rows.end());
         break;
       case Kind::Resize: {
-        int oh = op.h, ow = op.w;
-        if (op.shorter > 0) {  // torchvision: the shorter side becomes `shorter`, int() of the other
-          if (H <= W) {
-            oh = op.shorter;
-            ow = int(int64_t(op.shorter) * W / H);
-          } else {
-            ow = op.shorter;
-            oh = int(int64_t(op.shorter) * H / W);
-          }
-          oh = std::max(oh, 1);
-          ow = std::max(ow, 1);
-        }
+        const auto [oh, ow] = ResizeTarget(op, H, W);
         Resize(w, oh, ow);
         break;
       }
       case Kind::RandomResizedCrop: {
-        // torchvision.transforms.RandomResizedCrop.get_params, then resized_crop.
-        const double area = double(H) * W;
-        const double lr0 = std::log(op.r0), lr1 = std::log(op.r1);
-        int64_t ci = -1, cj = 0, ch = 0, cw = 0;
-        for (int attempt = 0; attempt < 10; attempt++) {
-          const double target = area * rng.Uniform(op.s0, op.s1);
-          const double aspect = std::exp(rng.Uniform(lr0, lr1));
-          const int64_t tw = RoundHalfEven(std::sqrt(target * aspect));
-          const int64_t th = RoundHalfEven(std::sqrt(target / aspect));
-          if (tw > 0 && tw <= W && th > 0 && th <= H) {
-            ci = rng.Int(0, H - th + 1);
-            cj = rng.Int(0, W - tw + 1);
-            ch = th;
-            cw = tw;
-            break;
-          }
-        }
-        if (ci < 0) {  // fallback: a centre crop of the nearest allowed ratio
-          const double inRatio = double(W) / H;
-          if (inRatio < op.r0) {
-            cw = W;
-            ch = RoundHalfEven(cw / op.r0);
-          } else if (inRatio > op.r1) {
-            ch = H;
-            cw = RoundHalfEven(ch * op.r1);
-          } else {
-            cw = W;
-            ch = H;
-          }
-          ci = (H - ch) / 2;
-          cj = (W - cw) / 2;
-        }
-        PadCrop(w, ci, cj, int(ch), int(cw), PadMode::Zeros);
+        const Window c = RandomResizedCropWindow(op, H, W, rng);
+        PadCrop(w, c.top, c.left, int(c.h), int(c.w), PadMode::Zeros);
         Resize(w, op.h, op.w);
         break;
       }
-      case Kind::Normalize:
-        break;
+      case Kind::Normalize: break;
     }
     if (w.H() <= 0 || w.W() <= 0) throw std::runtime_error("the transforms left an empty image");
   }

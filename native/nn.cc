@@ -2,10 +2,11 @@
 // running-stat update, eval), the fused conv -> batch norm -> residual -> activation step the
 // model zoo runs per layer, pooling, dropout, channel shuffle, initialisers and BN folding.
 //
-// One N-API call per layer forward. Layer settings travel as small typed arrays that lib/nn builds
-// once per layer (an Int32Array for the conv/pool geometry, a Float64Array for momentum/eps): the
-// native side reads them without a property lookup per field. lib/nn validates everything first;
-// ATen checks shapes/dtypes/devices and its messages reach JS through the one guard (SDD_EXPORT).
+// One N-API call per layer forward. Layer settings travel as named fields of one options object
+// per kind (lib/nn/options.ts builds it once per layer, and the functional forms build the same
+// one), read into a small struct by one conversion function each (ToConvOptions, ...): the field
+// names are the interface, not positions in an array. lib/nn validates everything first; ATen
+// checks shapes/dtypes/devices and its messages reach JS through the one guard (SDD_EXPORT).
 #include "common.h"
 
 #include <ATen/core/grad_mode.h>
@@ -17,191 +18,217 @@ namespace sdd {
 
 using CI = Napi::CallbackInfo;
 
-// ---------------------------------------------------------------- packed settings
+// ---------------------------------------------------------------- options
 
-static bool IsNullish(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
-
-static const int32_t* Ints(const Napi::Value& v, size_t n, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      v.As<Napi::Int32Array>().ElementLength() != n) {
-    throw Napi::TypeError::New(v.Env(), std::string("Expected an Int32Array of length ") + std::to_string(n) +
-                                            " for " + what);
-  }
-  return v.As<Napi::Int32Array>().Data();
+static Napi::Object Options(const Napi::Value& v, const char* what) {
+  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), std::string("Expected an options object for ") + what);
+  return v.As<Napi::Object>();
 }
 
-static const double* Doubles(const Napi::Value& v, size_t n, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      v.As<Napi::Float64Array>().ElementLength() != n) {
-    throw Napi::TypeError::New(v.Env(), std::string("Expected a Float64Array of length ") + std::to_string(n) +
-                                            " for " + what);
-  }
-  return v.As<Napi::Float64Array>().Data();
+// A [height, width] field.
+static void ReadPair(const Napi::Object& o, const char* key, int64_t out[2]) {
+  std::vector<int64_t> v = ToIntList(o.Get(key), key);
+  if (v.size() != 2) throw Napi::TypeError::New(o.Env(), std::string("Expected [height, width] for ") + key);
+  out[0] = v[0];
+  out[1] = v[1];
 }
 
-// Conv geometry: [strideH, strideW, padH, padW, dilH, dilW, groups, paddingMode]
-// paddingMode: 0 zeros, 1 reflect, 2 replicate, 3 circular (PyTorch's padding_mode).
-struct ConvSpec {
+// Conv2d padding modes, PyTorch's padding_mode names (native.codes.paddingMode).
+enum class PaddingMode { Zeros, Reflect, Replicate, Circular };
+static const char* const kPaddingModes[] = {"zeros", "reflect", "replicate", "circular"};
+static_assert(sizeof(kPaddingModes) / sizeof(kPaddingModes[0]) == static_cast<size_t>(PaddingMode::Circular) + 1,
+              "kPaddingModes names every PaddingMode");
+
+// { stride: [h, w], padding: [h, w], dilation: [h, w], groups, paddingMode: 'zeros' | ... }
+struct ConvOptions {
   int64_t stride[2], padding[2], dilation[2], groups;
-  int mode;
+  PaddingMode mode;
 };
 
-static ConvSpec ReadConv(const Napi::Value& v) {
-  const int32_t* a = Ints(v, 8, "conv settings");
-  return ConvSpec{{a[0], a[1]}, {a[2], a[3]}, {a[4], a[5]}, a[6], a[7]};
+static ConvOptions ToConvOptions(const Napi::Value& v) {
+  Napi::Object o = Options(v, "conv options");
+  ConvOptions c;
+  ReadPair(o, "stride", c.stride);
+  ReadPair(o, "padding", c.padding);
+  ReadPair(o, "dilation", c.dilation);
+  c.groups = ToInt(o.Get("groups"), "groups");
+  c.mode = static_cast<PaddingMode>(IndexOfName(kPaddingModes, ToString(o.Get("paddingMode"), "paddingMode"), "padding mode"));
+  return c;
 }
 
 static at::Tensor Conv(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b,
-                       const ConvSpec& s) {
-  at::IntArrayRef stride(s.stride, 2), dilation(s.dilation, 2);
-  if (s.mode == 0 || (s.padding[0] == 0 && s.padding[1] == 0)) {
-    return at::conv2d(x, w, b, stride, at::IntArrayRef(s.padding, 2), dilation, s.groups);
+                       const ConvOptions& c) {
+  at::IntArrayRef stride(c.stride, 2), dilation(c.dilation, 2);
+  if (c.mode == PaddingMode::Zeros || (c.padding[0] == 0 && c.padding[1] == 0)) {
+    return at::conv2d(x, w, b, stride, at::IntArrayRef(c.padding, 2), dilation, c.groups);
   }
   // As PyTorch's Conv2d: pad explicitly ([left, right, top, bottom]), then convolve without padding.
-  const char* mode = s.mode == 1 ? "reflect" : s.mode == 2 ? "replicate" : "circular";
-  TORCH_CHECK(s.mode >= 1 && s.mode <= 3, "unknown padding mode code ", s.mode);
-  at::Tensor xp = at::pad(x, {s.padding[1], s.padding[1], s.padding[0], s.padding[0]}, mode);
+  at::Tensor xp = at::pad(x, {c.padding[1], c.padding[1], c.padding[0], c.padding[0]}, kPaddingModes[static_cast<int>(c.mode)]);
   int64_t zero[2] = {0, 0};
-  return at::conv2d(xp, w, b, stride, at::IntArrayRef(zero, 2), dilation, s.groups);
+  return at::conv2d(xp, w, b, stride, at::IntArrayRef(zero, 2), dilation, c.groups);
 }
 
-// Batch norm state: weight, bias, running mean/var, num_batches_tracked (each may be absent),
-// [momentum (NaN = cumulative average, PyTorch's momentum=None), eps], training.
-struct BnArgs {
-  c10::optional<at::Tensor> weight, bias, mean, var, tracked;
-  double momentum, eps;
-  int syncGroup = 0;  // > 0: SyncBatchNorm over that process group (sdd.dist.convertSyncBatchNorm)
-  bool training;
+// { momentum (null: cumulative average, PyTorch's momentum=None), eps, syncGroup (0: none) }
+struct BatchNormOptions {
+  c10::optional<double> momentum;
+  double eps;
+  int syncGroup;  // > 0: SyncBatchNorm over that process group (sdd.dist.convertSyncBatchNorm)
 };
 
-static BnArgs ReadBn(const CI& info, size_t at, size_t settingsAt, size_t trainingAt) {
-  BnArgs a;
-  a.weight = ToOptionalTensor(info[at], "bn weight");
-  a.bias = ToOptionalTensor(info[at + 1], "bn bias");
-  a.mean = ToOptionalTensor(info[at + 2], "running_mean");
-  a.var = ToOptionalTensor(info[at + 3], "running_var");
-  a.tracked = ToOptionalTensor(info[at + 4], "num_batches_tracked");
-  const double* s = Doubles(info[settingsAt], 3, "batch norm settings");
-  a.momentum = s[0];
-  a.eps = s[1];
-  a.syncGroup = static_cast<int>(s[2]);
-  a.training = ToBool(info[trainingAt], "training");
-  return a;
+static BatchNormOptions ToBatchNormOptions(const Napi::Value& v) {
+  Napi::Object o = Options(v, "batch norm options");
+  BatchNormOptions b;
+  Napi::Value m = o.Get("momentum");
+  if (!IsNullish(m)) b.momentum = ToDouble(m, "momentum");
+  b.eps = ToDouble(o.Get("eps"), "eps");
+  b.syncGroup = static_cast<int>(ToInt(o.Get("syncGroup"), "syncGroup"));
+  return b;
+}
+
+// Batch norm state: weight, bias, running mean/var, num_batches_tracked (each may be absent).
+struct BnState {
+  c10::optional<at::Tensor> weight, bias, mean, var, tracked;
+};
+
+static BnState ReadBnState(const CI& info, size_t at) {
+  return BnState{ToOptionalTensor(info[at], "bn weight"), ToOptionalTensor(info[at + 1], "bn bias"),
+                 ToOptionalTensor(info[at + 2], "running_mean"), ToOptionalTensor(info[at + 3], "running_var"),
+                 ToOptionalTensor(info[at + 4], "num_batches_tracked")};
 }
 
 // F.batch_norm as nn.BatchNormNd.forward calls it: in training the batch statistics normalise and
 // (when tracked) the running statistics are updated in place with the unbiased batch variance;
 // num_batches_tracked counts the updates. In eval the running statistics are used, or the batch's
 // when the layer tracks none.
-static at::Tensor BatchNorm(const at::Tensor& x, const BnArgs& a) {
-  double momentum = a.momentum;
-  if (a.training && a.tracked && a.tracked->defined()) {
+static at::Tensor BatchNorm(const at::Tensor& x, const BnState& s, const BatchNormOptions& o, bool training) {
+  c10::optional<double> momentum = o.momentum;
+  if (training && s.tracked && s.tracked->defined()) {
     {
       at::NoGradGuard ng;
-      a.tracked->add_(1);
+      s.tracked->add_(1);
     }
-    if (std::isnan(momentum)) momentum = 1.0 / a.tracked->item<double>();
+    if (!momentum) momentum = 1.0 / s.tracked->item<double>();
   }
-  if (std::isnan(momentum)) momentum = 0.0;
-  if (a.training && a.syncGroup > 0) return SyncBatchNormTrain(a.syncGroup, x, a.weight, a.bias, a.mean, a.var, momentum, a.eps);
-  bool useBatchStats = a.training || (!a.mean && !a.var);
-  return at::batch_norm(x, a.weight, a.bias, a.mean, a.var, useBatchStats, momentum, a.eps,
+  double m = momentum.value_or(0.0);
+  if (training && o.syncGroup > 0) return SyncBatchNormTrain(o.syncGroup, x, s.weight, s.bias, s.mean, s.var, m, o.eps);
+  bool useBatchStats = training || (!s.mean && !s.var);
+  return at::batch_norm(x, s.weight, s.bias, s.mean, s.var, useBatchStats, m, o.eps,
                         at::globalContext().userEnabledCuDNN());
 }
 
-// Activations: 0 none, 1 relu, 2 relu6, 3 leaky relu (param = negative slope), 4 sigmoid, 5 tanh.
-// In place: the input is always a fresh result of this call (autograd saves what it needs).
-static at::Tensor& ActInPlace(at::Tensor& t, int act, double param) {
-  switch (act) {
-    case 0: return t;
-    case 1: return t.relu_();
-    case 2: return t.clamp_(0, 6);
-    case 3: return at::leaky_relu_(t, param);
-    case 4: return t.sigmoid_();
-    case 5: return t.tanh_();
-    default: TORCH_CHECK(false, "unknown activation code ", act);
-  }
-}
+// Activations (native.codes.activation): out of place for nnAct (the input may be a user's
+// tensor), in place for the fused calls (their input is a fresh result of the same call;
+// autograd saves what it needs). `param` is the negative slope of leakyRelu.
+struct Activation {
+  const char* name;
+  at::Tensor (*apply)(const at::Tensor& x, double param);
+  void (*applyInPlace)(at::Tensor& t, double param);
+};
+static const Activation kActivations[] = {
+    {"none", [](const at::Tensor& x, double) { return x; }, [](at::Tensor&, double) {}},
+    {"relu", [](const at::Tensor& x, double) { return at::relu(x); }, [](at::Tensor& t, double) { t.relu_(); }},
+    {"relu6", [](const at::Tensor& x, double) { return at::hardtanh(x, 0, 6); },
+     [](at::Tensor& t, double) { t.clamp_(0, 6); }},
+    {"leakyRelu", [](const at::Tensor& x, double p) { return at::leaky_relu(x, p); },
+     [](at::Tensor& t, double p) { at::leaky_relu_(t, p); }},
+    {"sigmoid", [](const at::Tensor& x, double) { return at::sigmoid(x); }, [](at::Tensor& t, double) { t.sigmoid_(); }},
+    {"tanh", [](const at::Tensor& x, double) { return at::tanh(x); }, [](at::Tensor& t, double) { t.tanh_(); }},
+};
 
 // ---------------------------------------------------------------- layers
 
-// conv2d(x, weight, bias|null, settings)
+// conv2d(x, weight, bias|null, convOptions)
 static Napi::Value Conv2dJs(const CI& info) {
   return Wrap(info.Env(), Conv(Unwrap(info[0], "input"), Unwrap(info[1], "weight"),
-                               ToOptionalTensor(info[2], "bias"), ReadConv(info[3])));
+                               ToOptionalTensor(info[2], "bias"), ToConvOptions(info[3])));
 }
 
-// batchNorm(x, weight, bias, runningMean, runningVar, numBatchesTracked, [momentum, eps], training)
+// batchNorm(x, weight, bias, runningMean, runningVar, numBatchesTracked, bnOptions, training)
 static Napi::Value BatchNormJs(const CI& info) {
   const at::Tensor& x = Unwrap(info[0], "input");
-  return Wrap(info.Env(), BatchNorm(x, ReadBn(info, 1, 6, 7)));
+  return Wrap(info.Env(), BatchNorm(x, ReadBnState(info, 1), ToBatchNormOptions(info[6]), ToBool(info[7], "training")));
 }
 
-// convBnAct(x, weight, bias|null, convSettings,
-//           bnWeight, bnBias, runningMean, runningVar, numBatchesTracked, bnSettings|null, training,
-//           residual|null, act, actParam)
-// conv -> batch norm (skipped when bnSettings is null: a folded or BN-less conv) -> + residual ->
+// convBnAct(x, weight, bias|null, convOptions,
+//           bnWeight, bnBias, runningMean, runningVar, numBatchesTracked, bnOptions|null, training,
+//           residual|null, activation, actParam)
+// conv -> batch norm (skipped when bnOptions is null: a folded or BN-less conv) -> + residual ->
 // activation, in one call. The zoo's conv/BN/ReLU triples and residual tails run through this.
 static Napi::Value ConvBnActJs(const CI& info) {
   at::Tensor y = Conv(Unwrap(info[0], "input"), Unwrap(info[1], "weight"), ToOptionalTensor(info[2], "bias"),
-                      ReadConv(info[3]));
-  if (!IsNullish(info[9])) y = BatchNorm(y, ReadBn(info, 4, 9, 10));
+                      ToConvOptions(info[3]));
+  if (!IsNullish(info[9])) y = BatchNorm(y, ReadBnState(info, 4), ToBatchNormOptions(info[9]), ToBool(info[10], "training"));
   auto residual = ToOptionalTensor(info[11], "residual");
   if (residual) y.add_(*residual);
-  ActInPlace(y, static_cast<int>(ToInt(info[12], "act")), ToDouble(info[13], "actParam"));
+  CodeEntry(kActivations, info[12], "activation").applyInPlace(y, ToDouble(info[13], "actParam"));
   return Wrap(info.Env(), y);
 }
 
-// addAct(a, b, act, actParam): a + b, then the activation (residual joins).
+// addAct(a, b, activation, actParam): a + b, then the activation (residual joins).
 static Napi::Value AddActJs(const CI& info) {
   at::Tensor y = at::add(Unwrap(info[0], "input"), Unwrap(info[1], "other"));
-  ActInPlace(y, static_cast<int>(ToInt(info[2], "act")), ToDouble(info[3], "actParam"));
+  CodeEntry(kActivations, info[2], "activation").applyInPlace(y, ToDouble(info[3], "actParam"));
   return Wrap(info.Env(), y);
 }
 
-// act(x, code, param): out of place (the input may be a user's tensor).
+// act(x, activation, actParam): out of place.
 static Napi::Value ActJs(const CI& info) {
-  const at::Tensor& x = Unwrap(info[0], "input");
-  int act = static_cast<int>(ToInt(info[1], "act"));
-  double p = ToDouble(info[2], "actParam");
-  switch (act) {
-    case 0: return Wrap(info.Env(), x);
-    case 1: return Wrap(info.Env(), at::relu(x));
-    case 2: return Wrap(info.Env(), at::hardtanh(x, 0, 6));
-    case 3: return Wrap(info.Env(), at::leaky_relu(x, p));
-    case 4: return Wrap(info.Env(), at::sigmoid(x));
-    case 5: return Wrap(info.Env(), at::tanh(x));
-    default: TORCH_CHECK(false, "unknown activation code ", act);
-  }
+  const Activation& act = CodeEntry(kActivations, info[1], "activation");
+  return Wrap(info.Env(), act.apply(Unwrap(info[0], "input"), ToDouble(info[2], "actParam")));
 }
 
-// maxPool2d(x, [kH, kW, sH, sW, pH, pW, dH, dW, ceilMode])
+// maxPool2d(x, { kernelSize: [h, w], stride, padding, dilation, ceilMode })
+struct MaxPoolOptions {
+  int64_t kernel[2], stride[2], padding[2], dilation[2];
+  bool ceilMode;
+};
+
+static MaxPoolOptions ToMaxPoolOptions(const Napi::Value& v) {
+  Napi::Object o = Options(v, "max pool options");
+  MaxPoolOptions p;
+  ReadPair(o, "kernelSize", p.kernel);
+  ReadPair(o, "stride", p.stride);
+  ReadPair(o, "padding", p.padding);
+  ReadPair(o, "dilation", p.dilation);
+  p.ceilMode = ToBool(o.Get("ceilMode"), "ceilMode");
+  return p;
+}
+
 static Napi::Value MaxPool2dJs(const CI& info) {
-  const int32_t* a = Ints(info[1], 9, "max pool settings");
-  return Wrap(info.Env(), at::max_pool2d(Unwrap(info[0], "input"), {a[0], a[1]}, {a[2], a[3]}, {a[4], a[5]},
-                                         {a[6], a[7]}, a[8] != 0));
+  MaxPoolOptions p = ToMaxPoolOptions(info[1]);
+  return Wrap(info.Env(), at::max_pool2d(Unwrap(info[0], "input"), at::IntArrayRef(p.kernel, 2), at::IntArrayRef(p.stride, 2),
+                                         at::IntArrayRef(p.padding, 2), at::IntArrayRef(p.dilation, 2), p.ceilMode));
 }
 
-// avgPool2d(x, [kH, kW, sH, sW, pH, pW, ceilMode, countIncludePad, divisorOverride (0 = none)])
+// avgPool2d(x, { kernelSize: [h, w], stride, padding, ceilMode, countIncludePad, divisorOverride (null: none) })
+struct AvgPoolOptions {
+  int64_t kernel[2], stride[2], padding[2];
+  bool ceilMode, countIncludePad;
+  c10::optional<int64_t> divisorOverride;
+};
+
+static AvgPoolOptions ToAvgPoolOptions(const Napi::Value& v) {
+  Napi::Object o = Options(v, "avg pool options");
+  AvgPoolOptions p;
+  ReadPair(o, "kernelSize", p.kernel);
+  ReadPair(o, "stride", p.stride);
+  ReadPair(o, "padding", p.padding);
+  p.ceilMode = ToBool(o.Get("ceilMode"), "ceilMode");
+  p.countIncludePad = ToBool(o.Get("countIncludePad"), "countIncludePad");
+  Napi::Value d = o.Get("divisorOverride");
+  if (!IsNullish(d)) p.divisorOverride = ToInt(d, "divisorOverride");
+  return p;
+}
+
 static Napi::Value AvgPool2dJs(const CI& info) {
-  const int32_t* a = Ints(info[1], 9, "avg pool settings");
-  c10::optional<int64_t> divisor;
-  if (a[8] != 0) divisor = a[8];
-  return Wrap(info.Env(), at::avg_pool2d(Unwrap(info[0], "input"), {a[0], a[1]}, {a[2], a[3]}, {a[4], a[5]},
-                                         a[6] != 0, a[7] != 0, divisor));
+  AvgPoolOptions p = ToAvgPoolOptions(info[1]);
+  return Wrap(info.Env(), at::avg_pool2d(Unwrap(info[0], "input"), at::IntArrayRef(p.kernel, 2), at::IntArrayRef(p.stride, 2),
+                                         at::IntArrayRef(p.padding, 2), p.ceilMode, p.countIncludePad, p.divisorOverride));
 }
 
 // adaptiveAvgPool2d(x, [outH, outW])
 static Napi::Value AdaptiveAvgPool2dJs(const CI& info) {
-  const int32_t* a = Ints(info[1], 2, "output size");
-  return Wrap(info.Env(), at::adaptive_avg_pool2d(Unwrap(info[0], "input"), {a[0], a[1]}));
-}
-
-// globalPoolLinear(x, weight, bias|null): mean over H, W, then the classifier (the models' global head).
-static Napi::Value GlobalPoolLinearJs(const CI& info) {
-  const at::Tensor& x = Unwrap(info[0], "features");
-  TORCH_CHECK(x.dim() == 4, "expected features of shape [B, C, H, W] but got shape ", x.sizes());
-  return Wrap(info.Env(), at::linear(x.mean({2, 3}), Unwrap(info[1], "weight"), ToOptionalTensor(info[2], "bias")));
+  return Wrap(info.Env(), at::adaptive_avg_pool2d(Unwrap(info[0], "input"), ToIntList(info[1], "outputSize")));
 }
 
 // dropout(x, p, training)
@@ -225,21 +252,27 @@ static Napi::Value ChannelShuffleJs(const CI& info) {
 
 // ---------------------------------------------------------------- initialisers (in place, no grad)
 
-// init(t, kind, a, b): 0 normal_(mean a, std b), 1 uniform_(a, b), 2 fill_(a), 3 zero_().
-// The bounds/stds are computed in lib/nn/init.ts with the reference's own formulas, so the same
-// seed draws the same numbers as PyTorch (same generator, same kernels, same order).
+// init(t, kind, a, b), in place without grad. Kinds (native.codes.init): normal_(mean a, std b),
+// uniform_(a, b), fill_(a), zero_(). The bounds/stds are computed in lib/nn/init.ts with the
+// reference's own formulas, so the same seed draws the same numbers as PyTorch (same generator,
+// same kernels, same order).
+struct InitKind {
+  const char* name;
+  void (*run)(at::Tensor& t, double a, double b);
+};
+static const InitKind kInitKinds[] = {
+    {"normal", [](at::Tensor& t, double a, double b) { t.normal_(a, b); }},
+    {"uniform", [](at::Tensor& t, double a, double b) { t.uniform_(a, b); }},
+    {"fill", [](at::Tensor& t, double a, double) { t.fill_(a); }},
+    {"zero", [](at::Tensor& t, double, double) { t.zero_(); }},
+};
+
 static Napi::Value InitJs(const CI& info) {
   at::Tensor t = Unwrap(info[0], "tensor");
-  int kind = static_cast<int>(ToInt(info[1], "kind"));
+  const InitKind& kind = CodeEntry(kInitKinds, info[1], "init kind");
   double a = ToDouble(info[2], "a"), b = ToDouble(info[3], "b");
   at::NoGradGuard ng;
-  switch (kind) {
-    case 0: t.normal_(a, b); break;
-    case 1: t.uniform_(a, b); break;
-    case 2: t.fill_(a); break;
-    case 3: t.zero_(); break;
-    default: TORCH_CHECK(false, "unknown init kind ", kind);
-  }
+  kind.run(t, a, b);
   return info.Env().Undefined();
 }
 
@@ -280,12 +313,6 @@ static Napi::Value SetDataJs(const CI& info) {
   return info.Env().Undefined();
 }
 
-// isChannelsLast(t)
-static Napi::Value IsChannelsLastJs(const CI& info) {
-  const at::Tensor& t = Unwrap(info[0], "tensor");
-  return Napi::Boolean::New(info.Env(), t.dim() == 4 && t.is_contiguous(at::MemoryFormat::ChannelsLast));
-}
-
 void InitNn(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "nnConv2d", Conv2dJs);
   SDD_EXPORT(exports, "nnBatchNorm", BatchNormJs);
@@ -295,13 +322,14 @@ void InitNn(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "nnMaxPool2d", MaxPool2dJs);
   SDD_EXPORT(exports, "nnAvgPool2d", AvgPool2dJs);
   SDD_EXPORT(exports, "nnAdaptiveAvgPool2d", AdaptiveAvgPool2dJs);
-  SDD_EXPORT(exports, "nnGlobalPoolLinear", GlobalPoolLinearJs);
   SDD_EXPORT(exports, "nnDropout", DropoutJs);
   SDD_EXPORT(exports, "nnChannelShuffle", ChannelShuffleJs);
   SDD_EXPORT(exports, "nnInit", InitJs);
   SDD_EXPORT(exports, "nnFoldBatchNorm", FoldBatchNormJs);
   SDD_EXPORT(exports, "nnSetData", SetDataJs);
-  SDD_EXPORT(exports, "nnIsChannelsLast", IsChannelsLastJs);
+  AddCodes(env, exports, "activation", kActivations);
+  AddCodes(env, exports, "init", kInitKinds);
+  AddCodes(env, exports, "paddingMode", kPaddingModes);
 }
 
 }  // namespace sdd

@@ -1,4 +1,4 @@
-// Tensor operations: thin, guarded calls into ATen. Arguments were validated in lib/tensor.ts;
+// Tensor operations: thin, guarded calls into ATen. Arguments were validated in lib/core/tensor.ts;
 // ATen checks the rest (shapes, dtypes, devices) and its messages reach JS through the guard.
 #include "common.h"
 
@@ -10,121 +10,146 @@ using CI = Napi::CallbackInfo;
 #define RET(expr) return Wrap(info.Env(), (expr))
 
 // ---------------------------------------------------------------- elementwise, by op code
-// Unary ops share one entry point: a switch is cheaper than a JS->C++ call per name and keeps the
-// export list short. Codes mirror UNARY_OPS in lib/tensor.ts.
-static at::Tensor UnaryOp(int code, const at::Tensor& a) {
-  switch (code) {
-    case 0: return at::neg(a);
-    case 1: return at::abs(a);
-    case 2: return at::exp(a);
-    case 3: return at::log(a);
-    case 4: return at::sqrt(a);
-    case 5: return at::rsqrt(a);
-    case 6: return at::sigmoid(a);
-    case 7: return at::tanh(a);
-    case 8: return at::relu(a);
-    case 9: return at::sin(a);
-    case 10: return at::cos(a);
-    case 11: return at::floor(a);
-    case 12: return at::ceil(a);
-    case 13: return at::round(a);
-    case 14: return at::sign(a);
-    case 15: return at::logical_not(a);
-    case 16: return at::reciprocal(a);
-    case 17: return at::square(a);
-    case 18: return at::log1p(a);
-    case 19: return at::expm1(a);
-    case 20: return at::gelu(a);
-    case 21: return at::silu(a);
-    case 22: return at::isnan(a);
-    case 23: return at::isfinite(a);
-    case 24: return a.clone();
-    case 25: return a.detach();
-    case 26: return a.contiguous();
-    case 27: return at::hardtanh(a, 0, 6);  // relu6
-    case 28: return at::log2(a);
-    case 29: return at::trunc(a);
-    case 30: return at::isinf(a);
-    case 31: return at::erf(a);
-    case 32: return a.contiguous(at::MemoryFormat::ChannelsLast);
-    default: TORCH_CHECK(false, "unknown unary op code ", code);
-  }
-}
+// Op families share one entry point each: an index into a table is cheaper than a JS->C++ function
+// per name and keeps the export list short. The tables below are the only place a code is defined:
+// a code is an entry's index, and native.codes.<family> exports the names (lib/core/codes.ts).
+using TensorRef = const at::Tensor&;
 
-static Napi::Value Unary(const CI& info) { RET(UnaryOp(static_cast<int>(ToInt(info[0], "op")), T(1))); }
+struct UnaryOp {
+  const char* name;
+  at::Tensor (*run)(TensorRef a);
+};
+static const UnaryOp kUnary[] = {
+    {"neg", [](TensorRef a) { return at::neg(a); }},
+    {"abs", [](TensorRef a) { return at::abs(a); }},
+    {"exp", [](TensorRef a) { return at::exp(a); }},
+    {"log", [](TensorRef a) { return at::log(a); }},
+    {"sqrt", [](TensorRef a) { return at::sqrt(a); }},
+    {"rsqrt", [](TensorRef a) { return at::rsqrt(a); }},
+    {"sigmoid", [](TensorRef a) { return at::sigmoid(a); }},
+    {"tanh", [](TensorRef a) { return at::tanh(a); }},
+    {"relu", [](TensorRef a) { return at::relu(a); }},
+    {"sin", [](TensorRef a) { return at::sin(a); }},
+    {"cos", [](TensorRef a) { return at::cos(a); }},
+    {"floor", [](TensorRef a) { return at::floor(a); }},
+    {"ceil", [](TensorRef a) { return at::ceil(a); }},
+    {"round", [](TensorRef a) { return at::round(a); }},
+    {"sign", [](TensorRef a) { return at::sign(a); }},
+    {"logicalNot", [](TensorRef a) { return at::logical_not(a); }},
+    {"reciprocal", [](TensorRef a) { return at::reciprocal(a); }},
+    {"square", [](TensorRef a) { return at::square(a); }},
+    {"log1p", [](TensorRef a) { return at::log1p(a); }},
+    {"expm1", [](TensorRef a) { return at::expm1(a); }},
+    {"gelu", [](TensorRef a) { return at::gelu(a); }},
+    {"silu", [](TensorRef a) { return at::silu(a); }},
+    {"isnan", [](TensorRef a) { return at::isnan(a); }},
+    {"isfinite", [](TensorRef a) { return at::isfinite(a); }},
+    {"clone", [](TensorRef a) { return a.clone(); }},
+    {"detach", [](TensorRef a) { return a.detach(); }},
+    {"contiguous", [](TensorRef a) { return a.contiguous(); }},
+    {"relu6", [](TensorRef a) { return at::hardtanh(a, 0, 6); }},
+    {"log2", [](TensorRef a) { return at::log2(a); }},
+    {"trunc", [](TensorRef a) { return at::trunc(a); }},
+    {"isinf", [](TensorRef a) { return at::isinf(a); }},
+    {"erf", [](TensorRef a) { return at::erf(a); }},
+    {"channelsLast", [](TensorRef a) { return a.contiguous(at::MemoryFormat::ChannelsLast); }},
+};
 
-static at::Tensor BinaryOp(int code, const at::Tensor& a, const at::Tensor& b) {
-  switch (code) {
-    case 0: return at::add(a, b);
-    case 1: return at::sub(a, b);
-    case 2: return at::mul(a, b);
-    case 3: return at::div(a, b);
-    case 4: return at::pow(a, b);
-    case 5: return at::maximum(a, b);
-    case 6: return at::minimum(a, b);
-    case 7: return at::eq(a, b);
-    case 8: return at::ne(a, b);
-    case 9: return at::lt(a, b);
-    case 10: return at::le(a, b);
-    case 11: return at::gt(a, b);
-    case 12: return at::ge(a, b);
-    case 13: return at::logical_and(a, b);
-    case 14: return at::logical_or(a, b);
-    case 15: return at::logical_xor(a, b);
-    case 16: return at::matmul(a, b);
-    case 17: return at::remainder(a, b);
-    case 18: return at::atan2(a, b);
-    case 19: return at::div(a, b, "floor");
-    default: TORCH_CHECK(false, "unknown binary op code ", code);
-  }
-}
+static Napi::Value Unary(const CI& info) { RET(CodeEntry(kUnary, info[0], "unary op").run(T(1))); }
+
+struct BinaryOp {
+  const char* name;
+  at::Tensor (*run)(TensorRef a, TensorRef b);
+};
+static const BinaryOp kBinary[] = {
+    {"add", [](TensorRef a, TensorRef b) { return at::add(a, b); }},
+    {"sub", [](TensorRef a, TensorRef b) { return at::sub(a, b); }},
+    {"mul", [](TensorRef a, TensorRef b) { return at::mul(a, b); }},
+    {"div", [](TensorRef a, TensorRef b) { return at::div(a, b); }},
+    {"pow", [](TensorRef a, TensorRef b) { return at::pow(a, b); }},
+    {"maximum", [](TensorRef a, TensorRef b) { return at::maximum(a, b); }},
+    {"minimum", [](TensorRef a, TensorRef b) { return at::minimum(a, b); }},
+    {"eq", [](TensorRef a, TensorRef b) { return at::eq(a, b); }},
+    {"ne", [](TensorRef a, TensorRef b) { return at::ne(a, b); }},
+    {"lt", [](TensorRef a, TensorRef b) { return at::lt(a, b); }},
+    {"le", [](TensorRef a, TensorRef b) { return at::le(a, b); }},
+    {"gt", [](TensorRef a, TensorRef b) { return at::gt(a, b); }},
+    {"ge", [](TensorRef a, TensorRef b) { return at::ge(a, b); }},
+    {"logicalAnd", [](TensorRef a, TensorRef b) { return at::logical_and(a, b); }},
+    {"logicalOr", [](TensorRef a, TensorRef b) { return at::logical_or(a, b); }},
+    {"logicalXor", [](TensorRef a, TensorRef b) { return at::logical_xor(a, b); }},
+    {"matmul", [](TensorRef a, TensorRef b) { return at::matmul(a, b); }},
+    {"remainder", [](TensorRef a, TensorRef b) { return at::remainder(a, b); }},
+    {"atan2", [](TensorRef a, TensorRef b) { return at::atan2(a, b); }},
+    {"floorDivide", [](TensorRef a, TensorRef b) { return at::div(a, b, "floor"); }},
+};
 
 static Napi::Value Binary(const CI& info) {
-  RET(BinaryOp(static_cast<int>(ToInt(info[0], "op")), Unwrap(info[1], "self"), Unwrap(info[2], "other")));
+  RET(CodeEntry(kBinary, info[0], "binary op").run(Unwrap(info[1], "self"), Unwrap(info[2], "other")));
 }
 
-static at::Tensor BinaryScalarOp(int code, const at::Tensor& a, const at::Scalar& s) {
-  switch (code) {
-    case 0: return at::add(a, s);
-    case 1: return at::sub(a, s);
-    case 2: return at::mul(a, s);
-    case 3: return at::div(a, s);
-    case 4: return at::pow(a, s);
-    case 5: return at::clamp_min(a, s);
-    case 6: return at::clamp_max(a, s);
-    case 7: return at::eq(a, s);
-    case 8: return at::ne(a, s);
-    case 9: return at::lt(a, s);
-    case 10: return at::le(a, s);
-    case 11: return at::gt(a, s);
-    case 12: return at::ge(a, s);
-    case 17: return at::remainder(a, s);
-    case 19: return at::div(a, s, "floor");
-    case 20: return at::rsub(a, s);  // s - a
-    default: TORCH_CHECK(false, "op code ", code, " has no scalar form");
-  }
-}
+// The ops that take a scalar on the right (a separate family: its own names and codes).
+struct BinaryScalarOp {
+  const char* name;
+  at::Tensor (*run)(TensorRef a, const at::Scalar& s);
+};
+static const BinaryScalarOp kBinaryScalar[] = {
+    {"add", [](TensorRef a, const at::Scalar& s) { return at::add(a, s); }},
+    {"sub", [](TensorRef a, const at::Scalar& s) { return at::sub(a, s); }},
+    {"mul", [](TensorRef a, const at::Scalar& s) { return at::mul(a, s); }},
+    {"div", [](TensorRef a, const at::Scalar& s) { return at::div(a, s); }},
+    {"pow", [](TensorRef a, const at::Scalar& s) { return at::pow(a, s); }},
+    {"maximum", [](TensorRef a, const at::Scalar& s) { return at::clamp_min(a, s); }},
+    {"minimum", [](TensorRef a, const at::Scalar& s) { return at::clamp_max(a, s); }},
+    {"eq", [](TensorRef a, const at::Scalar& s) { return at::eq(a, s); }},
+    {"ne", [](TensorRef a, const at::Scalar& s) { return at::ne(a, s); }},
+    {"lt", [](TensorRef a, const at::Scalar& s) { return at::lt(a, s); }},
+    {"le", [](TensorRef a, const at::Scalar& s) { return at::le(a, s); }},
+    {"gt", [](TensorRef a, const at::Scalar& s) { return at::gt(a, s); }},
+    {"ge", [](TensorRef a, const at::Scalar& s) { return at::ge(a, s); }},
+    {"remainder", [](TensorRef a, const at::Scalar& s) { return at::remainder(a, s); }},
+    {"floorDivide", [](TensorRef a, const at::Scalar& s) { return at::div(a, s, "floor"); }},
+    {"rsub", [](TensorRef a, const at::Scalar& s) { return at::rsub(a, s); }},  // s - a
+};
 
 static Napi::Value BinaryScalar(const CI& info) {
-  RET(BinaryScalarOp(static_cast<int>(ToInt(info[0], "op")), T(1), ToScalar(info[2], "other")));
+  RET(CodeEntry(kBinaryScalar, info[0], "binaryScalar op").run(T(1), ToScalar(info[2], "other")));
 }
 
-// In place (optimizers, initialisers): a.op_(b) for tensors or scalars. Codes: 0 add_, 1 sub_,
-// 2 mul_, 3 div_, 4 copy_, 5 fill_. add_/sub_ take an optional alpha.
+// In place (optimizers, initialisers, Tensor.add_ ...): a.op_(other) where `other` is a tensor
+// handle, or null and then the scalar that follows it. add_/sub_ take an optional alpha. An entry
+// without a tensor (or scalar) form rejects that form.
+struct InPlaceOp {
+  const char* name;
+  void (*withTensor)(at::Tensor& a, TensorRef b, const at::Scalar& alpha);
+  void (*withScalar)(at::Tensor& a, const at::Scalar& s, const at::Scalar& alpha);
+};
+static const InPlaceOp kInPlace[] = {
+    {"add", [](at::Tensor& a, TensorRef b, const at::Scalar& alpha) { a.add_(b, alpha); },
+     [](at::Tensor& a, const at::Scalar& s, const at::Scalar& alpha) { a.add_(s, alpha); }},
+    {"sub", [](at::Tensor& a, TensorRef b, const at::Scalar& alpha) { a.sub_(b, alpha); },
+     [](at::Tensor& a, const at::Scalar& s, const at::Scalar& alpha) { a.sub_(s, alpha); }},
+    {"mul", [](at::Tensor& a, TensorRef b, const at::Scalar&) { a.mul_(b); },
+     [](at::Tensor& a, const at::Scalar& s, const at::Scalar&) { a.mul_(s); }},
+    {"div", [](at::Tensor& a, TensorRef b, const at::Scalar&) { a.div_(b); },
+     [](at::Tensor& a, const at::Scalar& s, const at::Scalar&) { a.div_(s); }},
+    {"copy", [](at::Tensor& a, TensorRef b, const at::Scalar&) { a.copy_(b); }, nullptr},
+    {"fill", [](at::Tensor& a, TensorRef b, const at::Scalar&) { a.fill_(b); },
+     [](at::Tensor& a, const at::Scalar& s, const at::Scalar&) { a.fill_(s); }},
+    {"zero", nullptr, [](at::Tensor& a, const at::Scalar&, const at::Scalar&) { a.zero_(); }},
+};
+
+// inPlace(op, a, other|null, scalar?, alpha?)
 static Napi::Value InPlace(const CI& info) {
-  int code = static_cast<int>(ToInt(info[0], "op"));
+  const InPlaceOp& op = CodeEntry(kInPlace, info[0], "inPlace op");
   at::Tensor a = T(1);
-  bool scalar = !info[2].IsExternal();
-  at::Scalar alpha = info[3].IsUndefined() ? at::Scalar(1) : ToScalar(info[3], "alpha");
-  switch (code) {
-    case 0: scalar ? a.add_(ToScalar(info[2], "other"), alpha) : a.add_(T(2), alpha); break;
-    case 1: scalar ? a.sub_(ToScalar(info[2], "other"), alpha) : a.sub_(T(2), alpha); break;
-    case 2: scalar ? a.mul_(ToScalar(info[2], "other")) : a.mul_(T(2)); break;
-    case 3: scalar ? a.div_(ToScalar(info[2], "other")) : a.div_(T(2)); break;
-    case 4: a.copy_(T(2)); break;
-    case 5: scalar ? a.fill_(ToScalar(info[2], "value")) : a.fill_(T(2)); break;
-    case 6: a.zero_(); break;
-    default: TORCH_CHECK(false, "unknown in-place op code ", code);
+  at::Scalar alpha = IsNullish(info[4]) ? at::Scalar(1) : ToScalar(info[4], "alpha");
+  if (IsNullish(info[2])) {
+    TORCH_CHECK(op.withScalar != nullptr, op.name, "_ needs a tensor");
+    op.withScalar(a, IsNullish(info[3]) ? at::Scalar(0) : ToScalar(info[3], "other"), alpha);
+  } else {
+    TORCH_CHECK(op.withTensor != nullptr, op.name, "_ takes no tensor");
+    op.withTensor(a, Unwrap(info[2], "other"), alpha);
   }
   return info.Env().Undefined();
 }
@@ -136,60 +161,67 @@ static Napi::Value Clamp(const CI& info) {  // clamp(t, min?, max?)
   RET(at::clamp(T(0), lo, hi));
 }
 
-static Napi::Value Where(const CI& info) {  // where(cond, a, b) with tensors or scalars for a and b
+// where(cond, a|null, b|null, aScalar, bScalar, like): a tensor argument is a handle, or null and
+// then its scalar is used; `like` gives the dtype and device when both are scalars.
+static Napi::Value Where(const CI& info) {
   at::Tensor cond = Unwrap(info[0], "condition");
-  bool sa = !info[1].IsExternal(), sb = !info[2].IsExternal();
+  bool sa = info[1].IsNull(), sb = info[2].IsNull();
   if (!sa && !sb) RET(at::where(cond, Unwrap(info[1], "input"), Unwrap(info[2], "other")));
-  if (sa && !sb) RET(at::where(cond, ToScalar(info[1], "input"), Unwrap(info[2], "other")));
-  if (!sa && sb) RET(at::where(cond, Unwrap(info[1], "input"), ToScalar(info[2], "other")));
-  at::Tensor other = Unwrap(info[3], "like");  // dtype/device source when both are scalars
-  RET(at::where(cond, at::scalar_tensor(ToScalar(info[1], "input"), other.options()),
-                at::scalar_tensor(ToScalar(info[2], "other"), other.options())));
+  if (sa && !sb) RET(at::where(cond, ToScalar(info[3], "input"), Unwrap(info[2], "other")));
+  if (!sa && sb) RET(at::where(cond, Unwrap(info[1], "input"), ToScalar(info[4], "other")));
+  at::Tensor other = Unwrap(info[5], "like");
+  RET(at::where(cond, at::scalar_tensor(ToScalar(info[3], "input"), other.options()),
+                at::scalar_tensor(ToScalar(info[4], "other"), other.options())));
 }
 
 // ---------------------------------------------------------------- reductions
-// reduce(op, t, dims|null, keepdim, extra). Codes: 0 sum, 1 mean, 2 prod, 3 std, 4 var,
-// 5 amax, 6 amin, 7 logsumexp, 8 all, 9 any, 10 norm (extra = p).
+// reduce(op, t, dims|null, keepdim, unbiased?, p?): null dims reduce over every element.
+struct ReduceArgs {
+  bool all;
+  std::vector<int64_t> dims;
+  bool keep;
+  bool unbiased;
+  Napi::Value p;
+};
+
+static int64_t OneDim(const ReduceArgs& r, const char* op) {
+  TORCH_CHECK(r.dims.size() == 1, op, " reduces over one dim at a time");
+  return r.dims[0];
+}
+
+struct ReduceOp {
+  const char* name;
+  at::Tensor (*run)(TensorRef t, const ReduceArgs& r);
+};
+static const ReduceOp kReduce[] = {
+    {"sum", [](TensorRef t, const ReduceArgs& r) { return r.all ? at::sum(t) : at::sum(t, r.dims, r.keep); }},
+    {"mean", [](TensorRef t, const ReduceArgs& r) { return r.all ? at::mean(t) : at::mean(t, r.dims, r.keep); }},
+    {"prod", [](TensorRef t, const ReduceArgs& r) { return r.all ? at::prod(t) : at::prod(t, OneDim(r, "prod"), r.keep); }},
+    {"std", [](TensorRef t, const ReduceArgs& r) {
+       return r.all ? at::std(t, r.unbiased) : at::std(t, r.dims, r.unbiased, r.keep);
+     }},
+    {"var", [](TensorRef t, const ReduceArgs& r) {
+       return r.all ? at::var(t, r.unbiased) : at::var(t, r.dims, r.unbiased, r.keep);
+     }},
+    {"amax", [](TensorRef t, const ReduceArgs& r) { return at::amax(t, r.dims, r.keep); }},
+    {"amin", [](TensorRef t, const ReduceArgs& r) { return at::amin(t, r.dims, r.keep); }},
+    {"logsumexp", [](TensorRef t, const ReduceArgs& r) {
+       return r.all ? at::logsumexp(t.flatten(), {0}, false) : at::logsumexp(t, r.dims, r.keep);
+     }},
+    {"all", [](TensorRef t, const ReduceArgs& r) { return r.all ? at::all(t) : at::all(t, OneDim(r, "all"), r.keep); }},
+    {"any", [](TensorRef t, const ReduceArgs& r) { return r.all ? at::any(t) : at::any(t, OneDim(r, "any"), r.keep); }},
+    {"norm", [](TensorRef t, const ReduceArgs& r) {
+       at::Scalar p = r.p.IsUndefined() ? at::Scalar(2.0) : ToScalar(r.p, "p");
+       return r.all ? at::norm(t, p) : at::norm(t, p, r.dims, r.keep);
+     }},
+};
+
 static Napi::Value Reduce(const CI& info) {
-  int code = static_cast<int>(ToInt(info[0], "op"));
-  const at::Tensor& t = T(1);
-  bool all = info[2].IsNull() || info[2].IsUndefined();
-  std::vector<int64_t> dims = all ? std::vector<int64_t>{} : ToIntList(info[2], "dim");
-  bool keep = info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
-  bool unbiased = !(info[4].IsBoolean() && !info[4].As<Napi::Boolean>().Value());
-  switch (code) {
-    case 0: RET(all ? at::sum(t) : at::sum(t, dims, keep));
-    case 1: RET(all ? at::mean(t) : at::mean(t, dims, keep));
-    case 2: {
-      if (all) RET(at::prod(t));
-      TORCH_CHECK(dims.size() == 1, "prod reduces over one dim at a time");
-      RET(at::prod(t, dims[0], keep));
-    }
-    case 3: RET(all ? at::std(t, unbiased) : at::std(t, dims, unbiased, keep));
-    case 4: RET(all ? at::var(t, unbiased) : at::var(t, dims, unbiased, keep));
-    case 5: RET(at::amax(t, dims, keep));
-    case 6: RET(at::amin(t, dims, keep));
-    case 7: {
-      if (all) RET(at::logsumexp(t.flatten(), {0}, false));
-      RET(at::logsumexp(t, dims, keep));
-    }
-    case 8: {
-      if (all) RET(at::all(t));
-      TORCH_CHECK(dims.size() == 1, "all reduces over one dim at a time");
-      RET(at::all(t, dims[0], keep));
-    }
-    case 9: {
-      if (all) RET(at::any(t));
-      TORCH_CHECK(dims.size() == 1, "any reduces over one dim at a time");
-      RET(at::any(t, dims[0], keep));
-    }
-    case 10: {
-      at::Scalar p = info[5].IsUndefined() ? at::Scalar(2.0) : ToScalar(info[5], "p");
-      if (all) RET(at::norm(t, p));
-      RET(at::norm(t, p, dims, keep));
-    }
-    default: TORCH_CHECK(false, "unknown reduction code ", code);
-  }
+  const ReduceOp& op = CodeEntry(kReduce, info[0], "reduce op");
+  bool all = IsNullish(info[2]);
+  ReduceArgs r{all, all ? std::vector<int64_t>{} : ToIntList(info[2], "dim"), OptBool(info[3], false), OptBool(info[4], true),
+               info[5]};
+  RET(op.run(T(1), r));
 }
 
 // maxDim / minDim: [values, indices] along one dim.
@@ -234,15 +266,16 @@ static Napi::Value Linear(const CI& info) {  // linear(x, weight, bias?)
 
 static Napi::Value LeakyRelu(const CI& info) { RET(at::leaky_relu(T(0), ToScalar(info[1], "negativeSlope"))); }
 
-// crossEntropy(logits, targets, reduction 0 none | 1 mean | 2 sum, labelSmoothing)
+// Loss reductions, in at::Reduction's order (native.codes.reduction).
+static const char* const kReductions[] = {"none", "mean", "sum"};
+static_assert(at::Reduction::None == 0 && at::Reduction::Mean == 1 && at::Reduction::Sum == 2,
+              "kReductions follows at::Reduction");
+
+// crossEntropy(logits, targets, reduction code, labelSmoothing)
 static Napi::Value CrossEntropy(const CI& info) {
-  int64_t red = ToInt(info[2], "reduction");
+  int64_t red = &CodeEntry(kReductions, info[2], "reduction") - kReductions;
   double smoothing = info[3].IsUndefined() ? 0.0 : ToDouble(info[3], "labelSmoothing");
   RET(at::cross_entropy_loss(Unwrap(info[0], "logits"), Unwrap(info[1], "targets"), {}, red, -100, smoothing));
-}
-
-static Napi::Value MseLoss(const CI& info) {
-  RET(at::mse_loss(Unwrap(info[0], "input"), Unwrap(info[1], "target"), ToInt(info[2], "reduction")));
 }
 
 // ---------------------------------------------------------------- shape
@@ -291,10 +324,10 @@ static Napi::Value IndexSelect(const CI& info) {
   RET(at::index_select(T(0), ToInt(info[1], "dim"), Unwrap(info[2], "index")));
 }
 static Napi::Value Gather(const CI& info) { RET(at::gather(T(0), ToInt(info[1], "dim"), Unwrap(info[2], "index"))); }
-static Napi::Value Scatter(const CI& info) {  // scatter(t, dim, index, src tensor | scalar)
-  if (info[3].IsExternal())
+static Napi::Value Scatter(const CI& info) {  // scatter(t, dim, index, src|null, value)
+  if (!info[3].IsNull())
     RET(at::scatter(T(0), ToInt(info[1], "dim"), Unwrap(info[2], "index"), Unwrap(info[3], "src")));
-  RET(at::scatter(T(0), ToInt(info[1], "dim"), Unwrap(info[2], "index"), ToScalar(info[3], "value")));
+  RET(at::scatter(T(0), ToInt(info[1], "dim"), Unwrap(info[2], "index"), ToScalar(info[4], "value")));
 }
 static Napi::Value ScatterAdd(const CI& info) {
   RET(at::scatter_add(T(0), ToInt(info[1], "dim"), Unwrap(info[2], "index"), Unwrap(info[3], "src")));
@@ -342,7 +375,6 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "linear", Linear);
   SDD_EXPORT(exports, "leakyRelu", LeakyRelu);
   SDD_EXPORT(exports, "crossEntropy", CrossEntropy);
-  SDD_EXPORT(exports, "mseLoss", MseLoss);
   SDD_EXPORT(exports, "reshape", Reshape);
   SDD_EXPORT(exports, "view", View);
   SDD_EXPORT(exports, "permute", Permute);
@@ -371,6 +403,12 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "allclose", AllClose);
   SDD_EXPORT(exports, "equal", Equal);
   SDD_EXPORT(exports, "isContiguous", IsContiguous);
+  AddCodes(env, exports, "unary", kUnary);
+  AddCodes(env, exports, "binary", kBinary);
+  AddCodes(env, exports, "binaryScalar", kBinaryScalar);
+  AddCodes(env, exports, "inPlace", kInPlace);
+  AddCodes(env, exports, "reduce", kReduce);
+  AddCodes(env, exports, "reduction", kReductions);
 }
 
 }  // namespace sdd

@@ -323,11 +323,17 @@ static at::Tensor NkdRows(const Rows& r, double T, double gamma, bool excludeTar
 
 // ---------------------------------------------------------------- JS entry
 
+// The logit losses, in code order (native.codes.loss).
+enum class LossKind { Kd, Dkd, Nkd };
+static const char* const kLossKinds[] = {"kd", "dkd", "nkd"};
+static_assert(sizeof(kLossKinds) / sizeof(kLossKinds[0]) == static_cast<size_t>(LossKind::Nkd) + 1,
+              "kLossKinds names every LossKind");
+
 // loss(kind, s, t, targets|null, opts) with opts = { multi, temperature, complementaryWeight,
-// alpha, beta, gamma, excludeTarget, skipNonFinite, details }. kind: 0 kd, 1 dkd, 2 nkd.
+// alpha, beta, gamma, excludeTarget, skipNonFinite, details }.
 static Napi::Value LossJs(const CI& info) {
   Napi::Env env = info.Env();
-  int kind = static_cast<int>(ToInt(info[0], "kind"));
+  auto kind = static_cast<LossKind>(&CodeEntry(kLossKinds, info[0], "loss kind") - kLossKinds);
   const at::Tensor& s = Unwrap(info[1], "studentLogits");
   const at::Tensor& t = Unwrap(info[2], "teacherLogits");
   c10::optional<at::Tensor> target = ToOptionalTensor(info[3], "targets");
@@ -338,7 +344,7 @@ static Napi::Value LossJs(const CI& info) {
   double cw = multi ? ToDouble(o.Get("complementaryWeight"), "complementaryWeight") : 1.0;
   bool skip = ToBool(o.Get("skipNonFinite"), "nonFinite");
   bool details = ToBool(o.Get("details"), "details");
-  TORCH_CHECK(kind == 0 || target, fn, ": targets are required");
+  TORCH_CHECK(kind == LossKind::Kd || target, fn, ": targets are required");
 
   // Non-finite logits: an error naming the tensor and the first bad index; with nonFinite: 'skip'
   // the batch's loss is a graph-less zero (no gradient reaches the student). That is what the
@@ -368,12 +374,13 @@ static Napi::Value LossJs(const CI& info) {
   }
   at::Tensor rows;
   switch (kind) {
-    case 0: rows = WeightedKdFn::apply(r.s, r.t, w, T); break;
-    case 1:
+    case LossKind::Kd: rows = WeightedKdFn::apply(r.s, r.t, w, T); break;
+    case LossKind::Dkd:
       rows = DkdRows(r, ToDouble(o.Get("alpha"), "alpha"), ToDouble(o.Get("beta"), "beta"), T);
       break;
-    case 2: rows = NkdRows(r, T, ToDouble(o.Get("gamma"), "gamma"), ToBool(o.Get("excludeTarget"), "excludeTarget")); break;
-    default: TORCH_CHECK(false, "unknown loss kind ", kind);
+    case LossKind::Nkd:
+      rows = NkdRows(r, T, ToDouble(o.Get("gamma"), "gamma"), ToBool(o.Get("excludeTarget"), "excludeTarget"));
+      break;
   }
   LossResult res = Reduce(r, rows, w);
   if (skip) {
@@ -399,6 +406,7 @@ void InitSdd(Napi::Env env, Napi::Object exports) {
   SDD_EXPORT(exports, "multiScalePool", PoolJs);
   SDD_EXPORT(exports, "scaleLogits", ScaleLogitsJs);
   SDD_EXPORT(exports, "loss", LossJs);
+  AddCodes(env, exports, "loss", kLossKinds);
 }
 
 }  // namespace sdd

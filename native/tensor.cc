@@ -32,16 +32,79 @@ static void FlushAdjust(Napi::Env env, EnvData& d, bool force) {
   }
 }
 
+// ---------------------------------------------------------------- storage accounting
+
+size_t StorageCounts::Home(const c10::StorageImpl* key) const {
+  auto h = reinterpret_cast<uintptr_t>(key);
+  h ^= h >> 17;
+  h *= 0x9E3779B97F4A7C15ULL;
+  return static_cast<size_t>(h >> 20) & (table_.size() - 1);
+}
+
+void StorageCounts::Grow() {
+  std::vector<Entry> old(table_.size() * 2);
+  old.swap(table_);
+  used_ = 0;
+  for (const Entry& e : old) {
+    if (e.key == nullptr) continue;
+    size_t i = Home(e.key);
+    while (table_[i].key != nullptr) i = (i + 1) & (table_.size() - 1);
+    table_[i] = e;
+    used_ += 1;
+  }
+}
+
+bool StorageCounts::Add(const c10::StorageImpl* key, int64_t bytes) {
+  size_t mask = table_.size() - 1;
+  for (size_t i = Home(key);; i = (i + 1) & mask) {
+    Entry& e = table_[i];
+    if (e.key == key) {
+      e.refs += 1;
+      return false;
+    }
+    if (e.key == nullptr) {
+      e = Entry{key, 1, bytes};
+      if (++used_ * 2 > table_.size()) Grow();  // load <= 1/2: probes stay short
+      return true;
+    }
+  }
+}
+
+int64_t StorageCounts::Remove(const c10::StorageImpl* key) {
+  size_t mask = table_.size() - 1;
+  size_t i = Home(key);
+  while (table_[i].key != key) {
+    if (table_[i].key == nullptr) return 0;  // not counted (cannot happen for an accounted slot)
+    i = (i + 1) & mask;
+  }
+  if (--table_[i].refs > 0) return 0;
+  int64_t bytes = table_[i].bytes;
+  // Backward-shift deletion: later entries of the probe run move up, so no tombstones pile up.
+  size_t hole = i;
+  for (size_t j = (i + 1) & mask; table_[j].key != nullptr; j = (j + 1) & mask) {
+    size_t home = Home(table_[j].key);
+    // entry j may fill the hole if its home is not in the cyclic range (hole, j]
+    bool between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (!between) {
+      table_[hole] = table_[j];
+      hole = j;
+    }
+  }
+  table_[hole] = Entry{};
+  used_ -= 1;
+  return bytes;
+}
+
 static void Account(Napi::Env env, EnvData& d, Slot& slot) {
   d.liveTensors += 1;
   if (!slot.tensor.defined() || !slot.tensor.has_storage()) return;
-  const c10::StorageImpl* impl = slot.tensor.storage().unsafeGetStorageImpl();
+  const c10::Storage& storage = slot.tensor.storage();
+  const c10::StorageImpl* impl = storage.unsafeGetStorageImpl();
   slot.storage = impl;
-  auto& entry = d.storages[impl];
-  if (entry.first++ == 0) {
-    entry.second = static_cast<int64_t>(slot.tensor.storage().nbytes());
-    d.liveBytes += entry.second;
-    d.pendingAdjust += entry.second;
+  auto bytes = static_cast<int64_t>(storage.nbytes());
+  if (d.storages.Add(impl, bytes)) {
+    d.liveBytes += bytes;
+    d.pendingAdjust += bytes;
     FlushAdjust(env, d, false);
   }
 }
@@ -49,31 +112,54 @@ static void Account(Napi::Env env, EnvData& d, Slot& slot) {
 static void Unaccount(Napi::Env env, EnvData& d, Slot& slot) {
   d.liveTensors -= 1;
   if (slot.storage != nullptr) {
-    auto it = d.storages.find(slot.storage);
-    if (it != d.storages.end() && --it->second.first == 0) {
-      d.liveBytes -= it->second.second;
-      d.pendingAdjust -= it->second.second;
-      d.storages.erase(it);
+    int64_t bytes = d.storages.Remove(slot.storage);
+    if (bytes != 0) {
+      d.liveBytes -= bytes;
+      d.pendingAdjust -= bytes;
       FlushAdjust(env, d, false);
     }
     slot.storage = nullptr;
   }
 }
 
-static inline void* Encode(uint32_t index, uint32_t generation) {
-  return reinterpret_cast<void*>((static_cast<uintptr_t>(generation) << 32) | index);
+// ---------------------------------------------------------------- handles
+
+// A handle is the number generation * 2^24 + slot index: exact in a double (generations wrap
+// below 2^29, so the value stays below 2^53).
+static constexpr int kIndexBits = 24;
+static constexpr uint32_t kMaxSlots = 1u << kIndexBits;
+static constexpr uint32_t kGenerations = 1u << 29;
+
+static inline double Encode(uint32_t index, uint32_t generation) {
+  return static_cast<double>((static_cast<uint64_t>(generation) << kIndexBits) | index);
+}
+
+// The slot index a handle names, or -1 for a value that is no handle at all.
+static inline int64_t DecodeIndex(const Napi::Value& v, uint32_t* generation) {
+  double x;
+  if (napi_get_value_double(v.Env(), v, &x) != napi_ok) return -1;  // not a number
+  if (!(x >= 1.0 && x < 9007199254740992.0)) return -1;
+  auto bits = static_cast<uint64_t>(x);
+  if (static_cast<double>(bits) != x) return -1;
+  *generation = static_cast<uint32_t>(bits >> kIndexBits);
+  return static_cast<int64_t>(bits & (kMaxSlots - 1));
+}
+
+// The index of the slot a handle names if it is still live, else -1.
+static int64_t LiveIndex(EnvData& d, const Napi::Value& v, const char* what) {
+  uint32_t generation = 0;
+  int64_t index = DecodeIndex(v, &generation);
+  if (index < 0) {
+    throw Napi::TypeError::New(v.Env(), std::string("Expected a Tensor for ") + what + " but received something else");
+  }
+  if (static_cast<uint64_t>(index) >= d.slots.size() || d.slots[index].generation != generation) return -1;
+  return index;
 }
 
 // The slot a handle names if it is still live, else nullptr.
 static Slot* Lookup(EnvData& d, const Napi::Value& v, const char* what) {
-  if (!v.IsExternal()) {
-    throw Napi::TypeError::New(v.Env(), std::string("Expected a Tensor for ") + what + " but received something else");
-  }
-  auto bits = reinterpret_cast<uintptr_t>(v.As<Napi::External<void>>().Data());
-  auto index = static_cast<uint32_t>(bits & 0xffffffffu);
-  auto generation = static_cast<uint32_t>(bits >> 32);
-  if (index >= d.slots.size() || d.slots[index].generation != generation) return nullptr;
-  return &d.slots[index];
+  int64_t index = LiveIndex(d, v, what);
+  return index < 0 ? nullptr : &d.slots[index];
 }
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
@@ -83,13 +169,17 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
     index = d.freeSlots.back();
     d.freeSlots.pop_back();
   } else {
+    TORCH_CHECK(d.slots.size() < kMaxSlots, "too many live tensors (", kMaxSlots,
+                "): dispose() tensors or use tidy()");
     index = static_cast<uint32_t>(d.slots.size());
     d.slots.emplace_back();
   }
   Slot& slot = d.slots[index];
   slot.tensor = std::move(t);
   Account(env, d, slot);
-  return Napi::External<void>::New(env, Encode(index, slot.generation));
+  napi_value out;
+  NAPI_THROW_IF_FAILED(env, napi_create_double(env, Encode(index, slot.generation), &out), Napi::Value());
+  return Napi::Value(env, out);
 }
 
 const at::Tensor& Unwrap(const Napi::Value& v, const char* what) {
@@ -114,26 +204,26 @@ static void ReleaseSlot(Napi::Env env, EnvData& d, uint32_t index) {
   Unaccount(env, d, slot);
   slot.tensor.reset();
   slot.generation += 1;  // every outstanding handle to this slot is now stale
-  if (slot.generation == 0) slot.generation = 1;
+  if (slot.generation >= kGenerations) slot.generation = 1;
   d.freeSlots.push_back(index);
 }
 
 void Release(const Napi::Value& v) {
   Napi::Env env = v.Env();
   EnvData& d = GetEnvData(env);
-  Slot* slot = Lookup(d, v, "tensor");
-  if (slot == nullptr) return;  // already released: dispose() is idempotent
-  auto index = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(v.As<Napi::External<void>>().Data()) & 0xffffffffu);
-  ReleaseSlot(env, d, index);
+  int64_t index = LiveIndex(d, v, "tensor");
+  if (index < 0) return;  // already released: dispose() is idempotent
+  ReleaseSlot(env, d, static_cast<uint32_t>(index));
 }
 
 // ---------------------------------------------------------------- the GC safety net
 //
 // A tensor that escapes tidy() (made at top level, returned from tidy to top level, or keep()) is
-// guarded: its slot holds a weak reference to its JS handle. V8 clears a weak reference during the
-// GC that collects the handle, synchronously; it only *runs finalizers* (Node-API finalizers and
+// guarded: its slot holds a weak reference to the JS Tensor that holds its handle (the handle is a
+// number; the Tensor is the only object that carries it). V8 clears a weak reference during the
+// GC that collects the Tensor, synchronously; it only *runs finalizers* (Node-API finalizers and
 // FinalizationRegistry callbacks alike) later, when the event loop turns. So a sweep over the
-// guarded slots releases every tensor whose handle is gone, without waiting for the event loop:
+// guarded slots releases every tensor whose Tensor is gone, without waiting for the event loop:
 // a synchronous training loop that never yields stays bounded.
 //
 // When to sweep: a sentinel object, referenced only weakly, dies at the first GC after it was
@@ -200,12 +290,13 @@ static bool GcSinceSweep(Napi::Env env, EnvData& d) {
   return napi_get_reference_value(env, d.sentinel, &v) == napi_ok && v == nullptr;
 }
 
-void Guard(const Napi::Value& v) {
+void Guard(const Napi::Value& v, const Napi::Value& owner) {
   Napi::Env env = v.Env();
   EnvData& d = GetEnvData(env);
   Slot* slot = Lookup(d, v, "tensor");
   if (slot == nullptr || slot->weak != nullptr || d.terminating) return;
-  if (napi_create_reference(env, v, 0, &slot->weak) != napi_ok) {
+  if (!owner.IsObject()) throw Napi::TypeError::New(env, "guard(handle, owner): the owner must be the Tensor holding the handle");
+  if (napi_create_reference(env, owner, 0, &slot->weak) != napi_ok) {
     slot->weak = nullptr;
     return;
   }
@@ -249,8 +340,8 @@ static Napi::Value Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-static Napi::Value GuardHandle(const Napi::CallbackInfo& info) {
-  Guard(info[0]);
+static Napi::Value GuardHandle(const Napi::CallbackInfo& info) {  // guard(handle, owner)
+  Guard(info[0], info[1]);
   return info.Env().Undefined();
 }
 

@@ -36,11 +36,11 @@ const BUDGET_S = 200;
 
 // ------------------------------------------------------------------ what we measure
 const CASES = {
-  add: { label: 'add: 8 + 8 elements, result dispose()d', py: '`c = a + b`', goal: 0.7 },
-  addTidy: { label: 'add, one tidy() per op', py: '`c = a + b`', goal: 0.7 },
-  addBatchTidy: { label: 'add, 1000 ops per tidy()', py: '`c = a + b`', goal: 0.7 },
-  mulScalar: { label: 'mul by a scalar (2.5)', py: '`c = a * 2.5`', goal: 0.7 },
-  sum: { label: 'sum() of 8 elements', py: '`c = a.sum()`', goal: 0.7 },
+  add: { label: 'add: 8 + 8 elements, result dispose()d', py: '`c = a + b`', goal: 1 },
+  addTidy: { label: 'add, one tidy() per op', py: '`c = a + b`', goal: 1 },
+  addBatchTidy: { label: 'add, 1000 ops per tidy()', py: '`c = a + b`', goal: 1 },
+  mulScalar: { label: 'mul by a scalar (2.5)', py: '`c = a * 2.5`', goal: 1 },
+  sum: { label: 'sum() of 8 elements', py: '`c = a.sum()`', goal: 1 },
   mlp: { label: 'MLP step, `x.matmul(w.T).add(b)` layers', py: 'same ops' },
   mlpLinear: { label: 'MLP step, native linear (internal, not exported)', py: '`F.linear`' },
   kd: { label: 'KD loss fwd+bwd, B=64 K=100', py: 'mdistiller `kd_loss`' },

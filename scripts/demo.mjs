@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as sdd from 'sdd-torch';
 import { learningCurveSvgAsync } from './demo-plot.mjs';
-import { OPTIMIZER_TEXT, intOption, loadFashionMnist, makeLoaders, option, trainRun } from './fashion-mnist-runs.mjs';
+import { OPTIMIZER_TEXT, intOption, loadFashionMnist, option, trainRun } from './fashion-mnist-runs.mjs';
 
 const nTrain = intOption('train', 10000);
 const nTest = intOption('test', 5000);
@@ -22,15 +22,16 @@ const out = option('out', path.join('runs', `demo-${new Date().toISOString().rep
 sdd.setNumThreads(threads);
 mkdirSync(out, { recursive: true });
 
-const { trainSet, testSet } = await loadFashionMnist(nTrain, nTest);
-const loaders = makeLoaders(trainSet, testSet, { seed, device });
+const data = await loadFashionMnist(nTrain, nTest);
+const { trainSet, testSet } = data;
 const config = { dataset: 'fashion-mnist (Debian dataset-fashion-mnist)', trainImages: trainSet.length, testImages: testSet.length,
   teacher: 'resnet20', student: 'resnet8', epochs, teacherEpochs, batchSize: 64, seed, device, threads,
   optimizer: OPTIMIZER_TEXT, kd: { temperature: 4, ceWeight: 0.1, kdWeight: 0.9 }, sdd: { scales: [1, 2, 4], complementaryWeight: 2 } };
 writeFileSync(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 console.log(`sdd-torch demo: Fashion-MNIST, ${trainSet.length} training / ${testSet.length} test images, ${device}, ${threads} thread(s); run folder ${out}`);
 
-const run = (name, method, model, teacher, nEpochs) => trainRun({ name, method, model, teacher, epochs: nEpochs, seed, device, loaders, out, config });
+const run = (name, method, model, teacher, nEpochs) => trainRun({ name, method, model, teacher, epochs: nEpochs, seed, device, data, out });
+
 
 console.log(`1/4 teacher: resnet20, ${teacherEpochs} epochs`);
 const teacherRun = await run('teacher', 'vanilla', 'resnet20', undefined, teacherEpochs);

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as sdd from 'sdd-torch';
-import { OPTIMIZER_TEXT, intOption, loadFashionMnist, makeLoaders, option, trainRun } from './fashion-mnist-runs.mjs';
+import { OPTIMIZER_TEXT, intOption, loadFashionMnist, option, testLoader, trainRun } from './fashion-mnist-runs.mjs';
 
 const ALL_METHODS = ['vanilla', 'kd', 'sdd_kd', 'dkd', 'sdd_dkd', 'nkd', 'sdd_nkd'];
 const LABEL = { vanilla: 'student alone', kd: 'KD', sdd_kd: 'SD-KD', dkd: 'DKD', sdd_dkd: 'SD-DKD', nkd: 'NKD', sdd_nkd: 'SD-NKD' };
@@ -38,10 +38,11 @@ mkdirSync(out, { recursive: true });
 
 // The reference warms the DKD-family losses up over 20 of 240 epochs; scaled to this schedule that is
 // under one epoch, i.e. full weight from the first epoch (the Trainer passes whole 1-based epochs).
+// It is DKD.WARMUP, which only the DKD family (DKD, SD-DKD, SD-NKD) reads.
 const warmup = (20 * epochs) / 240;
-const SETTINGS = { dkd: { warmup }, sdd_dkd: { warmup }, sdd_nkd: { warmup } };
 
-const { trainSet, testSet } = await loadFashionMnist(nTrain, nTest);
+const data = await loadFashionMnist(nTrain, nTest);
+const { trainSet, testSet } = data;
 const command = `npm run experiment -- ${process.argv.slice(2).join(' ')}`.trim();
 const config = { dataset: 'fashion-mnist (Debian dataset-fashion-mnist)', trainImages: trainSet.length, testImages: testSet.length,
   teacher: 'resnet20', student: 'resnet8', epochs, teacherEpochs, seeds: Array.from({ length: seeds }, (_, i) => i), methods,
@@ -65,20 +66,15 @@ if (existsSync(teacherPath)) {
     process.exit(2);
   }
   console.log(`teacher: training resnet20, ${teacherEpochs} epochs`);
-  const loaders = makeLoaders(trainSet, testSet, { seed: 0, device });
-  const r = await trainRun({ name: 'teacher', method: 'vanilla', model: 'resnet20', epochs: teacherEpochs, seed: 0, device, loaders, out, config });
+  const r = await trainRun({ name: 'teacher', method: 'vanilla', model: 'resnet20', epochs: teacherEpochs, seed: 0, device, data, out });
   teacher = r.student.freeze();
 }
-{
-  const loaders = makeLoaders(trainSet, testSet, { seed: 0, device });
-  teacherTop1 = (await sdd.evaluate(teacher, loaders.test)).top1;
-  console.log(`teacher test top-1 ${(100 * teacherTop1).toFixed(2)}%`);
-}
+teacherTop1 = (await sdd.evaluate(teacher, testLoader(testSet, device))).top1;
+console.log(`teacher test top-1 ${(100 * teacherTop1).toFixed(2)}%`);
 
 const runs = [];
 const total = methods.length * seeds;
 for (let seed = 0; seed < seeds; seed++) {
-  const loaders = makeLoaders(trainSet, testSet, { seed, device });
   for (const method of methods) {
     const name = `${method}-seed${seed}`;
     const resultFile = path.join(out, name, 'result.json');
@@ -89,8 +85,8 @@ for (let seed = 0; seed < seeds; seed++) {
       continue;
     }
     console.log(`${k}/${total} ${LABEL[method]}, seed ${seed}`);
-    const r = await trainRun({ name, method, model: 'resnet8', teacher: method === 'vanilla' ? undefined : teacher, epochs, seed, device, loaders, out, config,
-      settings: SETTINGS[method] ?? {} });
+    const r = await trainRun({ name, method, model: 'resnet8', teacher: method === 'vanilla' ? undefined : teacher, epochs, seed, device, data, out, warmup });
+
     const row = { method, seed, top1: r.top1, best: r.best, seconds: r.seconds, history: r.history };
     writeFileSync(resultFile, `${JSON.stringify(row, null, 2)}\n`);
     runs.push(row);

@@ -1,4 +1,4 @@
-// The vendored reference data (test/fixtures/golden, test/fixtures/reference) against its manifest:
+// The vendored reference data (test/fixtures/golden, feature, reference) against its manifest:
 // every listed file present with the recorded size and SHA-256, gzip files decompressing to the
 // original's SHA-256, nothing unlisted; and no test, helper or script reading data from outside
 // the repository.
@@ -35,8 +35,8 @@ describe('vendored reference data matches test/fixtures/manifest.json', () => {
     });
   }
 
-  it('lists every file of golden/ and reference/', () => {
-    const onDisk = ['golden', 'reference'].flatMap((d) => readdirSync(path.join(FIXTURES_DIR, d)).map((f) => `${d}/${f}`));
+  it('lists every file of golden/, feature/ and reference/', () => {
+    const onDisk = ['golden', 'feature', 'reference'].flatMap((d) => readdirSync(path.join(FIXTURES_DIR, d)).map((f) => `${d}/${f}`));
     expect(onDisk.filter((f) => !(f in manifest.files)), 'files not in test/fixtures/manifest.json').toEqual([]);
   });
 

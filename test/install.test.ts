@@ -62,10 +62,12 @@ const images: sdd.Tensor = sdd.randn([4, 3, 32, 32]);
 const targets = sdd.randint(0, 10, [4]);
 const out = distiller.step({ images, targets, epoch: 1 });
 const loss: number = out.loss;
-console.log(JSON.stringify({ loss, finite: Number.isFinite(loss), terms: Object.keys(out.terms).sort() }));
+// the student as ONNX (sdd.onnx, through the onnx-proto dependency)
+const onnx = sdd.onnx.toBytes(student, { outputs: ['logits', 'scaleLogits'] }).result;
+console.log(JSON.stringify({ loss, finite: Number.isFinite(loss), terms: Object.keys(out.terms).sort(), onnx: onnx.outputs.map((o) => o.name) }));
 `;
 
-function runStep(dir: string): { loss: number; finite: boolean; terms: string[] } {
+function runStep(dir: string): { loss: number; finite: boolean; terms: string[]; onnx: string[] } {
   const esm = sh(process.execPath, ['step.js'], dir);
   expect(esm.status, explain(esm)).toBe(0);
   return JSON.parse(esm.stdout.trim().split('\n').at(-1)!);
@@ -143,6 +145,7 @@ describe('a. a matching prebuild ships', () => {
     expect(out.finite).toBe(true);
     expect(out.loss).toBeGreaterThan(0);
     expect(out.terms).toEqual(['ce', 'kd']);
+    expect(out.onnx).toEqual(['logits', 'scaleLogits']);
     // a type error in the consumer's code is caught by the shipped types
     writeFileSync(path.join(dir, 'bad.ts'), "import * as sdd from 'sdd-torch';\nconst n: string = sdd.tensor([1]).item();\nconsole.log(n);\n");
     const bad = sh(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--types', 'node', 'bad.ts'], dir);

@@ -46,8 +46,9 @@ describe('memory in a plain synchronous loop', () => {
       `floor ${floorEarly} (steps 200-300) -> ${floorLate} (last 100); peak ${peakEarly} (100-1000) / ${peakLate} (1001-${STEPS}); ` +
       `RSS ${(rss[200]! / MiB).toFixed(0)} MiB at step 200, peak ${(Math.max(...rss.slice(1001)) / MiB).toFixed(0)} MiB after step 1000`);
     // Nothing accumulates: after the sweeps of the last 100 steps the count is back where it was
-    // at step 200 (before the fix it had grown by 13 per step, ~23 000 by then).
-    expect(floorLate - floorEarly).toBeLessThanOrEqual(20);
+    // at step 200 (before the fix it had grown by 13 per step, ~23 000 by then), give or take the
+    // tensors made outside tidy() that wait in the 32-entry guard queue and one step's garbage.
+    expect(floorLate - floorEarly).toBeLessThanOrEqual(64);
     // Between collections the loop holds what it dropped since the last GC (V8 collects at the
     // latest when the native memory it is told about has grown by its 64 MiB soft limit: here a
     // couple of dozen steps), not a growing pile: the second half peaks no higher than the first.

@@ -53,6 +53,27 @@ function setup(outDir: string | undefined, epochs = 2) {
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'sdd-trainer-'));
 
+/**
+ * 2 epochs straight, and 1 epoch + resume (from a fresh set of objects, as a new process would
+ * build them) + 1 epoch in a run folder; `between` looks at the folder after the first epoch.
+ */
+async function straightAndResumed<R extends { trainer: sdd.Trainer; losses: number[] }>(make: (outDir: string | undefined, epochs: number) => R,
+  between: (dir: string, first: R) => void = () => {}): Promise<{ straight: R; first: R; second: R }> {
+  const straight = make(undefined, 2);
+  await straight.trainer.fit();
+  const dir = tmp();
+  try {
+    const first = make(dir, 1);
+    await first.trainer.fit();
+    between(dir, first);
+    const second = make(dir, 2);
+    await second.trainer.resume(dir);
+    return { straight, first, second };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('Trainer', () => {
   it('trains, evaluates, tracks the best model and writes checkpoints and metrics', async () => {
     const dir = tmp();
@@ -73,21 +94,11 @@ describe('Trainer', () => {
   });
 
   it('resume continues bit-exactly: 2 epochs straight = 1 epoch + stop + resume + 1 epoch', async () => {
-    const a = setup(undefined, 2);
-    await a.trainer.fit();
-    const dir = tmp();
-    try {
-      const first = setup(dir, 1);
-      await first.trainer.fit();
-      const second = setup(dir, 2); // a fresh process would build the same objects
-      await second.trainer.resume(dir);
-      expect([...first.losses, ...second.losses]).toEqual(a.losses);
-      const p1 = a.student.stateDict();
-      const p2 = second.student.stateDict();
-      for (const k of Object.keys(p1)) expect(p1[k]!.equal(p2[k]!), k).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { straight: a, first, second } = await straightAndResumed(setup);
+    expect([...first.losses, ...second.losses]).toEqual(a.losses);
+    const p1 = a.student.stateDict();
+    const p2 = second.student.stateDict();
+    for (const k of Object.keys(p1)) expect(p1[k]!.equal(p2[k]!), k).toBe(true);
   });
 
   it('an abort mid-epoch finishes the step, checkpoints, and resumes from that batch exactly', async () => {
@@ -143,7 +154,44 @@ describe('Trainer', () => {
     }
   });
 
+  it("checkpoints a distiller's own modules (distiller.*) and an optimizer over more than the student, and resumes them exactly", async () => {
+    /** A method with a module of its own: the student's logits through a connector, matched to the teacher's. */
+    class WithConnector extends sdd.distillers.Distiller {
+      readonly name = 'with_connector';
+      connector!: sdd.nn.Linear;
+      protected losses(s: { logits: sdd.Tensor }, t: { logits: sdd.Tensor } | undefined, y: sdd.Tensor) {
+        const hint = (this.connector.forward(s.logits) as sdd.Tensor).sub(t!.logits).pow(2).mean();
+        return { terms: { ce: sdd.losses.crossEntropy(s.logits, y), hint } };
+      }
+      override stateDict() { return this.connector.stateDict({ prefix: 'connector.' }); }
+      override loadStateDict(sd: Record<string, sdd.Tensor>, o?: { strict?: boolean }) {
+        const own = Object.fromEntries(Object.entries(sd).map(([k, v]) => [k.replace(/^connector\./, ''), v]));
+        return this.connector.loadStateDict(own, o);
+      }
+    }
+    const make = (outDir: string | undefined, epochs: number) => {
+      const { trainer, student } = setup(undefined, epochs);
+      const connector = new sdd.nn.Linear(10, 10);
+      const optimizer = sdd.optim.sgd([...student.parameters(), ...connector.parameters()], { lr: 0.05, momentum: 0.9 });
+      const distiller = new WithConnector({ teacher: trainer.opts.distiller.teacher, student, optimizer });
+      distiller.connector = connector;
+      const losses: number[] = [];
+      const t = new sdd.Trainer({ ...trainer.opts, distiller, outDir, onStep: (e) => losses.push(e.loss) });
+      return { trainer: t, connector, optimizer, losses };
+    };
+    const { straight, first, second } = await straightAndResumed(make, (dir, first) => {
+      const saved = sdd.checkpoint.loadSync(path.join(dir, 'latest.safetensors'));
+      const n = first.optimizer.params.length;
+      expect(Object.keys(saved)).toEqual(expect.arrayContaining(['distiller.connector.weight', 'distiller.connector.bias', `optim.${n - 1}.momentumBuffer`]));
+      sdd.dispose(saved);
+    });
+    expect([...first.losses, ...second.losses]).toEqual(straight.losses);
+    expect(second.connector.weight.equal(straight.connector.weight)).toBe(true);
+  });
+
+
   it('explains bad options', () => {
+
     expect(() => new sdd.Trainer({} as never)).toThrow(/Expected a distiller/);
     const { trainer } = setup(undefined, 1);
     expect(() => new sdd.Trainer({ ...trainer.opts, epochs: 0 })).toThrow(/Expected an integer >= 1 for options.epochs/);

@@ -128,365 +128,418 @@ export function unpickle(input: Uint8Array, options: UnpickleOptions = {}): unkn
 
 /** Parses the pickle starting at byte `start`; `end` is the byte after its STOP (pickles can follow each other). */
 export function unpickleAt(input: Uint8Array, start: number, options: UnpickleOptions = {}): { value: unknown; end: number } {
-  // A plain Uint8Array view (not a Buffer), so bytes values are plain Uint8Array subarrays.
-  const data = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  const label = options.name ?? 'pickle';
-  const globals = options.globals ?? PYTHON_DATA_GLOBALS;
-  const purpose = options.purpose ?? 'this reader allows';
-  const py2bytes = options.python2Strings === 'bytes';
-  const end = data.length;
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let pos = start;
-  let op = 0;
-  let opPos = 0;
-  let stack: unknown[] = [];
-  const metastack: unknown[][] = [];
-  const memo = new Map<number, unknown>();
+  return new Unpickler(input, start, options).run();
+}
 
-  const fail = (message: string): never => {
-    const where = opPos >= end ? '' : OPNAMES[op] ? ` (${OPNAMES[op]} at byte ${opPos})` : ` (at byte ${opPos})`;
-    throw new PickleError(label, `${message}${where}`);
-  };
-  const need = (n: number): void => {
-    if (n > end - pos) fail(`truncated pickle (needs ${n} more bytes, ${end - pos} left)`);
-  };
-  const bytes = (n: number): Uint8Array => {
-    need(n);
-    const out = data.subarray(pos, pos + n);
-    pos += n;
+/** The pickle machine: its input and position, the stack (and the stacks MARK put aside), the memo. */
+class Unpickler {
+  readonly #data: Uint8Array;
+  readonly #dv: DataView;
+  readonly #end: number;
+  readonly #options: UnpickleOptions;
+  readonly #label: string;
+  readonly #globals: GlobalTable;
+  #pos: number;
+  #op = 0;
+  #opPos = 0;
+  // reassigned by MARK handling, so always reach it through #push/#pop/#top: a `stack` read before
+  // #popMark() would be the array it just detached
+  #stack: unknown[] = [];
+  readonly #metastack: unknown[][] = [];
+  readonly #memo = new Map<number, unknown>();
+
+  constructor(input: Uint8Array, start: number, options: UnpickleOptions) {
+    // A plain Uint8Array view (not a Buffer), so bytes values are plain Uint8Array subarrays.
+    this.#data = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    this.#dv = new DataView(this.#data.buffer, this.#data.byteOffset, this.#data.byteLength);
+    this.#end = this.#data.length;
+    this.#pos = start;
+    this.#options = options;
+    this.#label = options.name ?? 'pickle';
+    this.#globals = options.globals ?? PYTHON_DATA_GLOBALS;
+  }
+
+  run(): { value: unknown; end: number } {
+    for (;;) {
+      this.#opPos = this.#pos;
+      if (this.#pos >= this.#end) this.#fail('truncated pickle (no STOP opcode)');
+      const op = this.#op = this.#data[this.#pos++]!;
+      if (op === 0x2e) return { value: this.#pop(), end: this.#pos }; // STOP
+      if (!(this.#stackOp(op) || this.#scalarOp(op) || this.#bytesOp(op) || this.#containerOp(op) || this.#memoOp(op) || this.#objectOp(op))) this.#refuse(op);
+    }
+  }
+
+  // ------------------------------------------------------------------ reading the input
+  #fail(message: string): never {
+    const where = this.#opPos >= this.#end ? '' : OPNAMES[this.#op] ? ` (${OPNAMES[this.#op]} at byte ${this.#opPos})` : ` (at byte ${this.#opPos})`;
+    throw new PickleError(this.#label, `${message}${where}`);
+  }
+  #need(n: number): void {
+    if (n > this.#end - this.#pos) this.#fail(`truncated pickle (needs ${n} more bytes, ${this.#end - this.#pos} left)`);
+  }
+  #bytes(n: number): Uint8Array {
+    this.#need(n);
+    const out = this.#data.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
     return out;
-  };
-  const u8 = (): number => {
-    need(1);
-    return data[pos++]!;
-  };
-  const u32le = (): number => {
-    need(4);
-    const v = dv.getUint32(pos, true);
-    pos += 4;
+  }
+  #u8(): number {
+    this.#need(1);
+    return this.#data[this.#pos++]!;
+  }
+  /** A fixed-size value of `n` bytes, read by `get` at the current position. */
+  #fixed<T>(n: number, get: (dv: DataView, at: number) => T): T {
+    this.#need(n);
+    const v = get(this.#dv, this.#pos);
+    this.#pos += n;
     return v;
-  };
-  const u64le = (): number => {
-    need(8);
-    const v = dv.getBigUint64(pos, true);
-    pos += 8;
-    if (v > BigInt(end - pos)) fail(`length ${v} exceeds the ${end - pos} bytes left`);
+  }
+  #u16le(): number { return this.#fixed(2, (dv, at) => dv.getUint16(at, true)); }
+  #i32le(): number { return this.#fixed(4, (dv, at) => dv.getInt32(at, true)); }
+  #u32le(): number { return this.#fixed(4, (dv, at) => dv.getUint32(at, true)); }
+  #f64be(): number { return this.#fixed(8, (dv, at) => dv.getFloat64(at, false)); }
+  /** A length (the 8-byte ones): no more than the bytes left. */
+  #u64le(): number {
+    const v = this.#fixed(8, (dv, at) => dv.getBigUint64(at, true));
+    if (v > BigInt(this.#end - this.#pos)) this.#fail(`length ${v} exceeds the ${this.#end - this.#pos} bytes left`);
     return Number(v);
-  };
-  const line = (): string => {
-    const stop = Math.min(end, pos + MAX_LINE);
-    for (let i = pos; i < stop; i++) {
-      if (data[i] === 0x0a) {
-        const s = utf8.decode(data.subarray(pos, i));
-        pos = i + 1;
+  }
+
+  #line(): string {
+    const stop = Math.min(this.#end, this.#pos + MAX_LINE);
+    for (let i = this.#pos; i < stop; i++) {
+      if (this.#data[i] === 0x0a) {
+        const s = utf8.decode(this.#data.subarray(this.#pos, i));
+        this.#pos = i + 1;
         return s;
       }
     }
-    return fail('truncated pickle (unterminated text argument)');
-  };
-  // `stack` is reassigned by MARK handling, so always reach it through these closures:
-  // `stack.push(f(popMark()))` would push onto the array popMark() just detached.
-  const push = (v: unknown): void => {
-    stack.push(v);
-  };
-  const pop = (): unknown => {
-    if (stack.length === 0) fail('stack underflow');
-    return stack.pop();
-  };
-  const top = (): unknown => {
-    if (stack.length === 0) fail('stack underflow');
-    return stack[stack.length - 1];
-  };
-  const popMark = (): unknown[] => {
-    const items = stack;
-    const prev = metastack.pop();
-    if (prev === undefined) fail('MARK missing');
-    stack = prev!;
+    return this.#fail('truncated pickle (unterminated text argument)');
+  }
+  /** A memo index written as text (PUT, GET). */
+  #lineIndex(what: string): number {
+    const s = this.#line();
+    if (!/^\d{1,15}$/.test(s)) this.#fail(`bad ${what} index ${quote(s)}`);
+    return Number(s);
+  }
+
+  // ------------------------------------------------------------------ the stack and the memo
+  #push(v: unknown): void {
+    this.#stack.push(v);
+  }
+  #pop(): unknown {
+    if (this.#stack.length === 0) this.#fail('stack underflow');
+    return this.#stack.pop();
+  }
+  #top(): unknown {
+    if (this.#stack.length === 0) this.#fail('stack underflow');
+    return this.#stack[this.#stack.length - 1];
+  }
+  #popMark(): unknown[] {
+    const items = this.#stack;
+    const prev = this.#metastack.pop();
+    if (prev === undefined) this.#fail('MARK missing');
+    this.#stack = prev!;
     return items;
-  };
-  const memoGet = (i: number): unknown => {
-    if (!memo.has(i)) fail(`memo key ${i} is missing`);
-    return memo.get(i);
-  };
-  const memoPut = (i: number): void => {
-    memo.set(i, top());
-  };
-  const findGlobal = (module: string, name: string): PyGlobal => {
+  }
+  #memoGet(i: number): unknown {
+    if (!this.#memo.has(i)) this.#fail(`memo key ${i} is missing`);
+    return this.#memo.get(i);
+  }
+  #memoPut(i: number): void {
+    this.#memo.set(i, this.#top());
+  }
+
+  // ------------------------------------------------------------------ opcodes, by kind
+  /** PROTO, FRAME, MARK, POP, POP_MARK, DUP. */
+  #stackOp(op: number): boolean {
+    switch (op) {
+      case 0x80: { // PROTO
+        const v = this.#u8();
+        if (v > 5) this.#fail(`unsupported pickle protocol ${v}`);
+        return true;
+      }
+      case 0x95: this.#u64le(); return true; // FRAME: a framing hint; only check that the frame fits
+      case 0x28: // MARK
+        this.#metastack.push(this.#stack);
+        this.#stack = [];
+        return true;
+      case 0x30: this.#pop(); return true; // POP
+      case 0x31: this.#popMark(); return true; // POP_MARK
+      case 0x32: this.#push(this.#top()); return true; // DUP
+      default: return false;
+    }
+  }
+
+  /** None, booleans, integers, floats. */
+  #scalarOp(op: number): boolean {
+    switch (op) {
+      case 0x4e: this.#push(null); return true; // NONE
+      case 0x88: this.#push(true); return true; // NEWTRUE
+      case 0x89: this.#push(false); return true; // NEWFALSE
+      case 0x4a: this.#push(this.#i32le()); return true; // BININT
+      case 0x4b: this.#push(this.#u8()); return true; // BININT1
+      case 0x4d: this.#push(this.#u16le()); return true; // BININT2
+      case 0x8a: this.#push(decodeLong(this.#bytes(this.#u8()))); return true; // LONG1
+      case 0x8b: { // LONG4
+        const n = this.#i32le();
+        if (n < 0) this.#fail('negative LONG4 length');
+        if (n > MAX_LONG_BYTES) this.#fail(`integer of ${n} bytes is too large`);
+        this.#push(decodeLong(this.#bytes(n)));
+        return true;
+      }
+      case 0x49: { // INT (text; "I00"/"I01" are protocol 0 booleans)
+        const s = this.#line();
+        if (s === '00' || s === '01') this.#push(s === '01');
+        else if (/^[+-]?\d+$/.test(s)) this.#push(int(BigInt(s)));
+        else this.#fail(`bad INT literal ${quote(s)}`);
+        return true;
+      }
+      case 0x4c: { // LONG (text)
+        const s = this.#line().replace(/L$/, '');
+        if (!/^[+-]?\d+$/.test(s) || s.length > 4096) this.#fail(`bad LONG literal ${quote(s)}`);
+        this.#push(int(BigInt(s)));
+        return true;
+      }
+      case 0x46: { // FLOAT (text)
+        const s = this.#line().trim();
+        const v = /^[+-]?inf$/i.test(s) ? (s.startsWith('-') ? -Infinity : Infinity) : /^[+-]?nan$/i.test(s) ? NaN : Number(s);
+        if (s === '' || Number.isNaN(v) && !/nan$/i.test(s)) this.#fail(`bad FLOAT literal ${quote(s)}`);
+        this.#push(v);
+        return true;
+      }
+      case 0x47: this.#push(this.#f64be()); return true; // BINFLOAT: big-endian double
+      default: return false;
+    }
+  }
+
+  /** str, Python 2 str, bytes, bytearray. */
+  #bytesOp(op: number): boolean {
+    const py2str = (b: Uint8Array): string | Uint8Array => (this.#options.python2Strings === 'bytes' ? b : latin1.decode(b));
+    switch (op) {
+      case 0x58: this.#push(utf8.decode(this.#bytes(this.#u32le()))); return true; // BINUNICODE
+      case 0x8c: this.#push(utf8.decode(this.#bytes(this.#u8()))); return true; // SHORT_BINUNICODE
+      case 0x8d: this.#push(utf8.decode(this.#bytes(this.#u64le()))); return true; // BINUNICODE8
+      case 0x54: { // BINSTRING (Python 2 str)
+        const n = this.#i32le();
+        if (n < 0) this.#fail('negative BINSTRING length');
+        this.#push(py2str(this.#bytes(n)));
+        return true;
+      }
+      case 0x55: this.#push(py2str(this.#bytes(this.#u8()))); return true; // SHORT_BINSTRING
+      case 0x42: this.#push(this.#bytes(this.#u32le())); return true; // BINBYTES
+      case 0x43: this.#push(this.#bytes(this.#u8())); return true; // SHORT_BINBYTES
+      case 0x8e: this.#push(this.#bytes(this.#u64le())); return true; // BINBYTES8
+      case 0x96: this.#push(this.#bytes(this.#u64le()).slice()); return true; // BYTEARRAY8 (mutable: a copy)
+      default: return false;
+    }
+  }
+
+  #setItems(target: unknown, items: unknown[]): void {
+    if (!(target instanceof Map)) this.#fail(`cannot set items on a ${pyTypeName(target)}`);
+    if (items.length % 2 !== 0) this.#fail('odd number of items for SETITEMS');
+    for (let i = 0; i < items.length; i += 2) (target as Map<unknown, unknown>).set(items[i], items[i + 1]);
+  }
+  #append(target: unknown, items: unknown[]): void {
+    if (!Array.isArray(target) || isTuple(target)) this.#fail(`cannot append to a ${pyTypeName(target)}`);
+    for (const item of items) (target as unknown[]).push(item);
+  }
+
+  /** dicts, lists, tuples, sets: built empty or from the stack, and filled. */
+  #containerOp(op: number): boolean {
+    switch (op) {
+      case 0x7d: this.#push(new Map()); return true; // EMPTY_DICT
+      case 0x5d: this.#push([]); return true; // EMPTY_LIST
+      case 0x29: this.#push(tuple([])); return true; // EMPTY_TUPLE
+      case 0x8f: this.#push(new Set()); return true; // EMPTY_SET
+      case 0x64: { // DICT
+        const items = this.#popMark();
+        const d = new Map();
+        this.#setItems(d, items);
+        this.#push(d);
+        return true;
+      }
+      case 0x6c: this.#push(this.#popMark()); return true; // LIST
+      case 0x74: this.#push(tuple(this.#popMark())); return true; // TUPLE
+      case 0x85: this.#push(tuple([this.#pop()])); return true; // TUPLE1
+      case 0x86: { // TUPLE2
+        const b = this.#pop();
+        const a = this.#pop();
+        this.#push(tuple([a, b]));
+        return true;
+      }
+      case 0x87: { // TUPLE3
+        const c = this.#pop();
+        const b = this.#pop();
+        const a = this.#pop();
+        this.#push(tuple([a, b, c]));
+        return true;
+      }
+      case 0x91: this.#push(new Set(this.#popMark())); return true; // FROZENSET
+      case 0x90: { // ADDITEMS
+        const items = this.#popMark();
+        const s = this.#top();
+        if (!(s instanceof Set)) this.#fail(`cannot add items to a ${pyTypeName(s)}`);
+        for (const item of items) (s as Set<unknown>).add(item);
+        return true;
+      }
+      case 0x61: { // APPEND
+        const v = this.#pop();
+        this.#append(this.#top(), [v]);
+        return true;
+      }
+      case 0x65: { // APPENDS
+        const items = this.#popMark();
+        this.#append(this.#top(), items);
+        return true;
+      }
+      case 0x73: { // SETITEM
+        const v = this.#pop();
+        const k = this.#pop();
+        this.#setItems(this.#top(), [k, v]);
+        return true;
+      }
+      case 0x75: { // SETITEMS
+        const items = this.#popMark();
+        this.#setItems(this.#top(), items);
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  /** PUT, GET and their binary forms, MEMOIZE. */
+  #memoOp(op: number): boolean {
+    switch (op) {
+      case 0x71: this.#memoPut(this.#u8()); return true; // BINPUT
+      case 0x72: this.#memoPut(this.#u32le()); return true; // LONG_BINPUT
+      case 0x94: this.#memoPut(this.#memo.size); return true; // MEMOIZE
+      case 0x70: this.#memoPut(this.#lineIndex('PUT')); return true; // PUT (text)
+      case 0x68: this.#push(this.#memoGet(this.#u8())); return true; // BINGET
+      case 0x6a: this.#push(this.#memoGet(this.#u32le())); return true; // LONG_BINGET
+      case 0x67: this.#push(this.#memoGet(this.#lineIndex('GET'))); return true; // GET (text)
+      default: return false;
+    }
+  }
+
+  #findGlobal(module: string, name: string): PyGlobal {
     const qualified = `${module}.${name}`;
+    const globals = this.#globals;
     const handler = Object.prototype.hasOwnProperty.call(globals, qualified) ? globals[qualified] : undefined;
     if (handler === undefined) {
-      const allowed = options.allowedSummary ?? (Object.keys(globals).join(', ') || 'none');
-      fail(`global ${quote(qualified)} is not allowed (only the globals ${purpose} are: ${allowed})`);
+      const allowed = this.#options.allowedSummary ?? (Object.keys(globals).join(', ') || 'none');
+      this.#fail(`global ${quote(qualified)} is not allowed (only the globals ${this.#options.purpose ?? 'this reader allows'} are: ${allowed})`);
     }
     return new PyGlobal(module, name, handler!);
-  };
-  const invoke = (callable: unknown, args: unknown, how: 'call' | 'newobj', kwargs: ReadonlyMap<unknown, unknown> = new Map()): unknown => {
-    if (!(callable instanceof PyGlobal)) return fail(`a ${pyTypeName(callable)} is not callable`);
-    if (!Array.isArray(args)) return fail(`the arguments of ${callable.qualifiedName} must be a tuple, not a ${pyTypeName(args)}`);
+  }
+
+  #invoke(callable: unknown, args: unknown, how: 'call' | 'newobj', kwargs: ReadonlyMap<unknown, unknown> = new Map()): unknown {
+    if (!(callable instanceof PyGlobal)) return this.#fail(`a ${pyTypeName(callable)} is not callable`);
+    if (!Array.isArray(args)) return this.#fail(`the arguments of ${callable.qualifiedName} must be a tuple, not a ${pyTypeName(args)}`);
     const h = callable.handler;
     const fn = how === 'newobj' && h.newobj ? (a: readonly unknown[]) => h.newobj!(a, kwargs) : h.call;
-    if (!fn) return fail(`${callable.qualifiedName} cannot be ${how === 'newobj' ? 'instantiated' : 'called'}`);
-    if (how === 'call' && kwargs.size > 0) return fail(`${callable.qualifiedName} takes no keyword arguments`);
+    if (!fn) return this.#fail(`${callable.qualifiedName} cannot be ${how === 'newobj' ? 'instantiated' : 'called'}`);
+    if (how === 'call' && kwargs.size > 0) return this.#fail(`${callable.qualifiedName} takes no keyword arguments`);
     try {
       return fn(args);
     } catch (e) {
       if (e instanceof CheckpointError) throw e;
-      return fail(`${callable.qualifiedName}: ${(e as Error).message}`);
+      return this.#fail(`${callable.qualifiedName}: ${(e as Error).message}`);
     }
-  };
-  const persistent = (pid: unknown): unknown => {
-    if (!options.persistentLoad) return fail('persistent id found but this pickle may not reference external data');
+  }
+
+  #persistent(pid: unknown): unknown {
+    if (!this.#options.persistentLoad) return this.#fail('persistent id found but this pickle may not reference external data');
     try {
-      return options.persistentLoad(pid);
+      return this.#options.persistentLoad(pid);
     } catch (e) {
       if (e instanceof CheckpointError) throw e;
-      return fail(`persistent id: ${(e as Error).message}`);
+      return this.#fail(`persistent id: ${(e as Error).message}`);
     }
-  };
-  const setItems = (target: unknown, items: unknown[]): void => {
-    if (!(target instanceof Map)) fail(`cannot set items on a ${pyTypeName(target)}`);
-    if (items.length % 2 !== 0) fail('odd number of items for SETITEMS');
-    for (let i = 0; i < items.length; i += 2) (target as Map<unknown, unknown>).set(items[i], items[i + 1]);
-  };
-  const append = (target: unknown, items: unknown[]): void => {
-    if (!Array.isArray(target) || isTuple(target)) fail(`cannot append to a ${pyTypeName(target)}`);
-    for (const item of items) (target as unknown[]).push(item);
-  };
-  const py2str = (b: Uint8Array): string | Uint8Array => (py2bytes ? b : latin1.decode(b));
+  }
 
-  for (;;) {
-    opPos = pos;
-    if (pos >= end) fail('truncated pickle (no STOP opcode)');
-    op = data[pos++]!;
+  /** BUILD: obj.__setstate__(state), only for objects that accept it. */
+  #build(): void {
+    const state = this.#pop();
+    const obj = this.#top() as Partial<Stateful> | null;
+    if (obj === null || typeof obj !== 'object' || typeof obj[SETSTATE] !== 'function') {
+      this.#fail(`cannot set the state of a ${pyTypeName(obj)}`);
+    }
+    try {
+      obj![SETSTATE]!(state);
+    } catch (e) {
+      if (e instanceof CheckpointError) throw e;
+      this.#fail(`setting the state of a ${pyTypeName(obj)}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Globals (the allow-list), calls, instances, their state, persistent ids. */
+  #objectOp(op: number): boolean {
     switch (op) {
-      case 0x80: { // PROTO
-        const v = u8();
-        if (v > 5) fail(`unsupported pickle protocol ${v}`);
-        break;
-      }
-      case 0x95: // FRAME: a framing hint; only check that the frame fits
-        u64le();
-        break;
-      case 0x2e: // STOP
-        return { value: pop(), end: pos };
-      case 0x28: // MARK
-        metastack.push(stack);
-        stack = [];
-        break;
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: push(top()); break; // DUP
-      case 0x4e: push(null); break; // NONE
-      case 0x88: push(true); break; // NEWTRUE
-      case 0x89: push(false); break; // NEWFALSE
-      case 0x4a: // BININT
-        need(4);
-        push(dv.getInt32(pos, true));
-        pos += 4;
-        break;
-      case 0x4b: push(u8()); break; // BININT1
-      case 0x4d: // BININT2
-        need(2);
-        push(dv.getUint16(pos, true));
-        pos += 2;
-        break;
-      case 0x8a: push(decodeLong(bytes(u8()))); break; // LONG1
-      case 0x8b: { // LONG4
-        need(4);
-        const n = dv.getInt32(pos, true);
-        pos += 4;
-        if (n < 0) fail('negative LONG4 length');
-        if (n > MAX_LONG_BYTES) fail(`integer of ${n} bytes is too large`);
-        push(decodeLong(bytes(n)));
-        break;
-      }
-      case 0x49: { // INT (text; "I00"/"I01" are protocol 0 booleans)
-        const s = line();
-        if (s === '00' || s === '01') push(s === '01');
-        else if (/^[+-]?\d+$/.test(s)) push(int(BigInt(s)));
-        else fail(`bad INT literal ${quote(s)}`);
-        break;
-      }
-      case 0x4c: { // LONG (text)
-        const s = line().replace(/L$/, '');
-        if (!/^[+-]?\d+$/.test(s) || s.length > 4096) fail(`bad LONG literal ${quote(s)}`);
-        push(int(BigInt(s)));
-        break;
-      }
-      case 0x46: { // FLOAT (text)
-        const s = line().trim();
-        const v = /^[+-]?inf$/i.test(s) ? (s.startsWith('-') ? -Infinity : Infinity) : /^[+-]?nan$/i.test(s) ? NaN : Number(s);
-        if (s === '' || Number.isNaN(v) && !/nan$/i.test(s)) fail(`bad FLOAT literal ${quote(s)}`);
-        push(v);
-        break;
-      }
-      case 0x47: // BINFLOAT: big-endian double
-        need(8);
-        push(dv.getFloat64(pos, false));
-        pos += 8;
-        break;
-      case 0x58: push(utf8.decode(bytes(u32le()))); break; // BINUNICODE
-      case 0x8c: push(utf8.decode(bytes(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: push(utf8.decode(bytes(u64le()))); break; // BINUNICODE8
-      case 0x54: { // BINSTRING (Python 2 str)
-        need(4);
-        const n = dv.getInt32(pos, true);
-        pos += 4;
-        if (n < 0) fail('negative BINSTRING length');
-        push(py2str(bytes(n)));
-        break;
-      }
-      case 0x55: push(py2str(bytes(u8()))); break; // SHORT_BINSTRING
-      case 0x42: push(bytes(u32le())); break; // BINBYTES
-      case 0x43: push(bytes(u8())); break; // SHORT_BINBYTES
-      case 0x8e: push(bytes(u64le())); break; // BINBYTES8
-      case 0x96: push(bytes(u64le()).slice()); break; // BYTEARRAY8 (mutable: a copy)
-      case 0x7d: push(new Map()); break; // EMPTY_DICT
-      case 0x5d: push([]); break; // EMPTY_LIST
-      case 0x29: push(tuple([])); break; // EMPTY_TUPLE
-      case 0x8f: push(new Set()); break; // EMPTY_SET
-      case 0x64: { // DICT
-        const items = popMark();
-        const d = new Map();
-        setItems(d, items);
-        push(d);
-        break;
-      }
-      case 0x6c: push(popMark()); break; // LIST
-      case 0x74: push(tuple(popMark())); break; // TUPLE
-      case 0x85: push(tuple([pop()])); break; // TUPLE1
-      case 0x86: { // TUPLE2
-        const b = pop();
-        const a = pop();
-        push(tuple([a, b]));
-        break;
-      }
-      case 0x87: { // TUPLE3
-        const c = pop();
-        const b = pop();
-        const a = pop();
-        push(tuple([a, b, c]));
-        break;
-      }
-      case 0x91: push(new Set(popMark())); break; // FROZENSET
-      case 0x90: { // ADDITEMS
-        const items = popMark();
-        const s = top();
-        if (!(s instanceof Set)) fail(`cannot add items to a ${pyTypeName(s)}`);
-        for (const item of items) (s as Set<unknown>).add(item);
-        break;
-      }
-      case 0x61: { // APPEND
-        const v = pop();
-        append(top(), [v]);
-        break;
-      }
-      case 0x65: { // APPENDS
-        const items = popMark();
-        append(top(), items);
-        break;
-      }
-      case 0x73: { // SETITEM
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
-      }
-      case 0x75: { // SETITEMS
-        const items = popMark();
-        setItems(top(), items);
-        break;
-      }
-      case 0x71: memoPut(u8()); break; // BINPUT
-      case 0x72: memoPut(u32le()); break; // LONG_BINPUT
-      case 0x94: memoPut(memo.size); break; // MEMOIZE
-      case 0x70: { // PUT (text)
-        const s = line();
-        if (!/^\d{1,15}$/.test(s)) fail(`bad PUT index ${quote(s)}`);
-        memoPut(Number(s));
-        break;
-      }
-      case 0x68: push(memoGet(u8())); break; // BINGET
-      case 0x6a: push(memoGet(u32le())); break; // LONG_BINGET
-      case 0x67: { // GET (text)
-        const s = line();
-        if (!/^\d{1,15}$/.test(s)) fail(`bad GET index ${quote(s)}`);
-        push(memoGet(Number(s)));
-        break;
-      }
       case 0x63: { // GLOBAL
-        const module = line();
-        const name = line();
-        push(findGlobal(module, name));
-        break;
+        const module = this.#line();
+        const name = this.#line();
+        this.#push(this.#findGlobal(module, name));
+        return true;
       }
       case 0x93: { // STACK_GLOBAL
-        const name = pop();
-        const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        push(findGlobal(module as string, name as string));
-        break;
+        const name = this.#pop();
+        const module = this.#pop();
+        if (typeof module !== 'string' || typeof name !== 'string') this.#fail('STACK_GLOBAL needs two strings');
+        this.#push(this.#findGlobal(module as string, name as string));
+        return true;
       }
       case 0x52: { // REDUCE
-        const args = pop();
-        const callable = pop();
-        push(invoke(callable, args, 'call'));
-        break;
+        const args = this.#pop();
+        const callable = this.#pop();
+        this.#push(this.#invoke(callable, args, 'call'));
+        return true;
       }
       case 0x81: { // NEWOBJ
-        const args = pop();
-        const cls = pop();
-        push(invoke(cls, args, 'newobj'));
-        break;
+        const args = this.#pop();
+        const cls = this.#pop();
+        this.#push(this.#invoke(cls, args, 'newobj'));
+        return true;
       }
       case 0x92: { // NEWOBJ_EX
-        const kwargs = pop();
-        const args = pop();
-        const cls = pop();
-        if (!(kwargs instanceof Map)) fail('NEWOBJ_EX keyword arguments must be a dict');
-        push(invoke(cls, args, 'newobj', kwargs as Map<unknown, unknown>));
-        break;
+        const kwargs = this.#pop();
+        const args = this.#pop();
+        const cls = this.#pop();
+        if (!(kwargs instanceof Map)) this.#fail('NEWOBJ_EX keyword arguments must be a dict');
+        this.#push(this.#invoke(cls, args, 'newobj', kwargs as Map<unknown, unknown>));
+        return true;
       }
       case 0x69: { // INST: module, name, then args since MARK
-        const module = line();
-        const name = line();
-        const g = findGlobal(module, name);
-        push(invoke(g, popMark(), 'call'));
-        break;
+        const module = this.#line();
+        const name = this.#line();
+        const g = this.#findGlobal(module, name);
+        this.#push(this.#invoke(g, this.#popMark(), 'call'));
+        return true;
       }
       case 0x6f: { // OBJ: class and args since MARK
-        const items = popMark();
-        if (items.length === 0) fail('OBJ without a class');
-        push(invoke(items[0], items.slice(1), 'call'));
-        break;
+        const items = this.#popMark();
+        if (items.length === 0) this.#fail('OBJ without a class');
+        this.#push(this.#invoke(items[0], items.slice(1), 'call'));
+        return true;
       }
-      case 0x62: { // BUILD: obj.__setstate__(state), only for objects that accept it
-        const state = pop();
-        const obj = top() as Partial<Stateful> | null;
-        if (obj === null || typeof obj !== 'object' || typeof obj[SETSTATE] !== 'function') {
-          fail(`cannot set the state of a ${pyTypeName(obj)}`);
-        }
-        try {
-          obj![SETSTATE]!(state);
-        } catch (e) {
-          if (e instanceof CheckpointError) throw e;
-          fail(`setting the state of a ${pyTypeName(obj)}: ${(e as Error).message}`);
-        }
-        break;
-      }
-      case 0x51: push(persistent(pop())); break; // BINPERSID
-      case 0x50: push(persistent(line())); break; // PERSID
+      case 0x62: this.#build(); return true; // BUILD
+      case 0x51: this.#push(this.#persistent(this.#pop())); return true; // BINPERSID
+      case 0x50: this.#push(this.#persistent(this.#line())); return true; // PERSID
+      default: return false;
+    }
+  }
+
+  /** Opcodes this reader refuses, and bytes that are no opcode. */
+  #refuse(op: number): never {
+    switch (op) {
       case 0x82: case 0x83: case 0x84: // EXT1/2/4
-        fail('copyreg extension codes are not supported');
-        break;
+        return this.#fail('copyreg extension codes are not supported');
       case 0x97: case 0x98: // NEXT_BUFFER, READONLY_BUFFER
-        fail('out-of-band buffers (protocol 5) are not supported');
-        break;
+        return this.#fail('out-of-band buffers (protocol 5) are not supported');
       case 0x53: case 0x56: // STRING, UNICODE (protocol 0 text with escapes)
-        fail('protocol 0 text strings are not supported (re-save with pickle protocol 2 or later)');
-        break;
+        return this.#fail('protocol 0 text strings are not supported (re-save with pickle protocol 2 or later)');
       default:
-        fail(`invalid opcode 0x${op.toString(16).padStart(2, '0')}`);
+        return this.#fail(`invalid opcode 0x${op.toString(16).padStart(2, '0')}`);
     }
   }
 }

@@ -60,6 +60,26 @@ export class ZipReader {
   }
 
   #parse(): void {
+    const dir = this.#centralDirectory();
+    const cd = this.#source.read(dir.offset, dir.size);
+    const spans: [number, number, string][] = [];
+    let p = 0;
+    for (let i = 0; i < dir.count; i++) {
+      const { end, ...entry } = this.#centralEntry(cd, p, i, dir.offset);
+      spans.push([entry.localHeaderOffset, entry.dataOffset + entry.compressedSize, entry.name]);
+      this.entries.set(entry.name, entry);
+      p = end;
+
+    }
+    // Entries sharing bytes are the "overlapping zip bomb": one small deflate stream read many times.
+    spans.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) {
+      if (spans[i]![0] < spans[i - 1]![1]) this.#fail(`corrupt zip archive (entries ${quote(spans[i - 1]![2])} and ${quote(spans[i]![2])} overlap)`);
+    }
+  }
+
+  /** Where the central directory is and how many entries it lists, from the end record (zip64 too). */
+  #centralDirectory(): { count: number; size: number; offset: number } {
     const src = this.#source;
     if (src.size < EOCD_SIZE) this.#fail('truncated zip archive (too short for an end of central directory record)');
     // The end record sits at the very end, followed only by a comment of up to 64 KiB.
@@ -77,88 +97,81 @@ export class ZipReader {
     const eocdPos = tailStart + eocd;
     if (u16(tail, eocd + 4) !== 0 || u16(tail, eocd + 6) !== 0) this.#fail('multi-disk zip archives are not supported');
     let count = u16(tail, eocd + 10);
-    let cdSize = u32(tail, eocd + 12);
-    let cdOffset = u32(tail, eocd + 16);
-    let cdLimit = eocdPos; // the central directory ends before this
-    if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-      if (eocdPos < 20) this.#fail('truncated zip archive (zip64 locator missing)');
-      const loc = src.read(eocdPos - 20, 20);
-      if (u32(loc, 0) !== SIG_EOCD64_LOCATOR) this.#fail('corrupt zip archive (zip64 locator missing)');
-      const recPos = u64(loc, 8);
-      if (recPos < 0 || recPos + 56 > eocdPos - 20) this.#fail('corrupt zip archive (zip64 end record out of range)');
-      const rec = src.read(recPos, 56);
-      if (u32(rec, 0) !== SIG_EOCD64) this.#fail('corrupt zip archive (bad zip64 end record)');
-      count = u64(rec, 32);
-      cdSize = u64(rec, 40);
-      cdOffset = u64(rec, 48);
-      cdLimit = recPos;
+    let size = u32(tail, eocd + 12);
+    let offset = u32(tail, eocd + 16);
+    let limit = eocdPos; // the central directory ends before this
+    if (count === 0xffff || size === 0xffffffff || offset === 0xffffffff) ({ count, size, offset, limit } = this.#zip64EndRecord(eocdPos));
+    if (count < 0 || size < 0 || offset < 0 || offset + size > limit) {
+      this.#fail(`truncated zip archive (central directory at ${offset}+${size} runs past ${limit})`);
     }
-    if (count < 0 || cdSize < 0 || cdOffset < 0 || cdOffset + cdSize > cdLimit) {
-      this.#fail(`truncated zip archive (central directory at ${cdOffset}+${cdSize} runs past ${cdLimit})`);
-    }
-    if (count * CENTRAL_SIZE > cdSize) this.#fail(`corrupt zip archive (${count} entries cannot fit in a ${cdSize}-byte central directory)`);
-    const cd = src.read(cdOffset, cdSize);
-    const spans: [number, number, string][] = [];
-    let p = 0;
-    for (let i = 0; i < count; i++) {
-      if (p + CENTRAL_SIZE > cd.length || u32(cd, p) !== SIG_CENTRAL) this.#fail(`corrupt zip archive (central directory entry ${i} is damaged)`);
-      const flags = u16(cd, p + 8);
-      const method = u16(cd, p + 10);
-      const crc = u32(cd, p + 16);
-      let compressedSize = u32(cd, p + 20);
-      let size = u32(cd, p + 24);
-      const nameLen = u16(cd, p + 28);
-      const extraLen = u16(cd, p + 30);
-      const commentLen = u16(cd, p + 32);
-      if (u16(cd, p + 34) !== 0) this.#fail('multi-disk zip archives are not supported');
-      let localHeaderOffset = u32(cd, p + 42);
-      const end = p + CENTRAL_SIZE + nameLen + extraLen + commentLen;
-      if (end > cd.length) this.#fail(`corrupt zip archive (central directory entry ${i} runs past its end)`);
-      const name = utf8.decode(cd.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen));
-      // zip64: the 0xffffffff fields are replaced, in order, by 8-byte values in extra field 0x0001
-      if (size === 0xffffffff || compressedSize === 0xffffffff || localHeaderOffset === 0xffffffff) {
-        const extra = cd.subarray(p + CENTRAL_SIZE + nameLen, p + CENTRAL_SIZE + nameLen + extraLen);
-        let q = 0;
-        let found = false;
-        while (q + 4 <= extra.length) {
-          const id = u16(extra, q);
-          const len = u16(extra, q + 2);
-          if (q + 4 + len > extra.length) break;
-          if (id === 0x0001) {
-            let r = q + 4;
-            const next = (): number => {
-              if (r + 8 > q + 4 + len) this.#fail(`corrupt zip archive (short zip64 field for ${quote(name)})`);
-              const v = u64(extra, r);
-              r += 8;
-              return v;
-            };
-            if (size === 0xffffffff) size = next();
-            if (compressedSize === 0xffffffff) compressedSize = next();
-            if (localHeaderOffset === 0xffffffff) localHeaderOffset = next();
-            found = true;
-            break;
-          }
-          q += 4 + len;
-        }
-        if (!found) this.#fail(`corrupt zip archive (zip64 sizes missing for ${quote(name)})`);
+    if (count * CENTRAL_SIZE > size) this.#fail(`corrupt zip archive (${count} entries cannot fit in a ${size}-byte central directory)`);
+    return { count, size, offset };
+  }
+
+  /** The zip64 end record, found through its locator right before the end record at `eocdPos`. */
+  #zip64EndRecord(eocdPos: number): { count: number; size: number; offset: number; limit: number } {
+    if (eocdPos < 20) this.#fail('truncated zip archive (zip64 locator missing)');
+    const loc = this.#source.read(eocdPos - 20, 20);
+    if (u32(loc, 0) !== SIG_EOCD64_LOCATOR) this.#fail('corrupt zip archive (zip64 locator missing)');
+    const recPos = u64(loc, 8);
+    if (recPos < 0 || recPos + 56 > eocdPos - 20) this.#fail('corrupt zip archive (zip64 end record out of range)');
+    const rec = this.#source.read(recPos, 56);
+    if (u32(rec, 0) !== SIG_EOCD64) this.#fail('corrupt zip archive (bad zip64 end record)');
+    return { count: u64(rec, 32), size: u64(rec, 40), offset: u64(rec, 48), limit: recPos };
+  }
+
+  /** Central directory entry `i` at byte `p` of `cd`, checked against the entries so far and its local header; `end`: the next entry's byte. */
+
+  #centralEntry(cd: Uint8Array, p: number, i: number, cdOffset: number): ZipEntry & { end: number } {
+    if (p + CENTRAL_SIZE > cd.length || u32(cd, p) !== SIG_CENTRAL) this.#fail(`corrupt zip archive (central directory entry ${i} is damaged)`);
+    const flags = u16(cd, p + 8);
+    const method = u16(cd, p + 10);
+    const crc = u32(cd, p + 16);
+    const nameLen = u16(cd, p + 28);
+    const extraLen = u16(cd, p + 30);
+    const commentLen = u16(cd, p + 32);
+    if (u16(cd, p + 34) !== 0) this.#fail('multi-disk zip archives are not supported');
+    const end = p + CENTRAL_SIZE + nameLen + extraLen + commentLen;
+    if (end > cd.length) this.#fail(`corrupt zip archive (central directory entry ${i} runs past its end)`);
+    const name = utf8.decode(cd.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen));
+    const extra = cd.subarray(p + CENTRAL_SIZE + nameLen, p + CENTRAL_SIZE + nameLen + extraLen);
+    const { size, compressedSize, localHeaderOffset } = this.#zip64Sizes(name, extra, { size: u32(cd, p + 24), compressedSize: u32(cd, p + 20), localHeaderOffset: u32(cd, p + 42) });
+    if (size < 0 || compressedSize < 0 || localHeaderOffset < 0) this.#fail(`corrupt zip archive (size out of range for ${quote(name)})`);
+    if (this.entries.has(name)) this.#fail(`corrupt zip archive (duplicate entry ${quote(name)})`);
+    // The local header repeats name and extra field with possibly different lengths: read them.
+    if (localHeaderOffset + LOCAL_SIZE > cdOffset) this.#fail(`corrupt zip archive (entry ${quote(name)} starts past the data area)`);
+    const local = this.#source.read(localHeaderOffset, LOCAL_SIZE);
+    if (u32(local, 0) !== SIG_LOCAL) this.#fail(`corrupt zip archive (bad local header for ${quote(name)})`);
+    const dataOffset = localHeaderOffset + LOCAL_SIZE + u16(local, 26) + u16(local, 28);
+    if (dataOffset + compressedSize > cdOffset) this.#fail(`truncated zip archive (entry ${quote(name)} runs past the data area)`);
+    return { name, method, flags, crc32: crc, compressedSize, size, localHeaderOffset, dataOffset, end };
+  }
+
+  /** zip64: the 0xffffffff fields are replaced, in order, by 8-byte values in extra field 0x0001. */
+  #zip64Sizes(name: string, extra: Uint8Array, fields: { size: number; compressedSize: number; localHeaderOffset: number }): typeof fields {
+    const FULL = 0xffffffff;
+    if (fields.size !== FULL && fields.compressedSize !== FULL && fields.localHeaderOffset !== FULL) return fields;
+    for (let q = 0; q + 4 <= extra.length;) {
+      const id = u16(extra, q);
+      const len = u16(extra, q + 2);
+      if (q + 4 + len > extra.length) break;
+      if (id === 0x0001) {
+        let r = q + 4;
+        const next = (): number => {
+          if (r + 8 > q + 4 + len) this.#fail(`corrupt zip archive (short zip64 field for ${quote(name)})`);
+          const v = u64(extra, r);
+          r += 8;
+          return v;
+        };
+        const out = { ...fields };
+        if (out.size === FULL) out.size = next();
+        if (out.compressedSize === FULL) out.compressedSize = next();
+        if (out.localHeaderOffset === FULL) out.localHeaderOffset = next();
+        return out;
       }
-      if (size < 0 || compressedSize < 0 || localHeaderOffset < 0) this.#fail(`corrupt zip archive (size out of range for ${quote(name)})`);
-      if (this.entries.has(name)) this.#fail(`corrupt zip archive (duplicate entry ${quote(name)})`);
-      // The local header repeats name and extra field with possibly different lengths: read them.
-      if (localHeaderOffset + LOCAL_SIZE > cdOffset) this.#fail(`corrupt zip archive (entry ${quote(name)} starts past the data area)`);
-      const local = src.read(localHeaderOffset, LOCAL_SIZE);
-      if (u32(local, 0) !== SIG_LOCAL) this.#fail(`corrupt zip archive (bad local header for ${quote(name)})`);
-      const dataOffset = localHeaderOffset + LOCAL_SIZE + u16(local, 26) + u16(local, 28);
-      if (dataOffset + compressedSize > cdOffset) this.#fail(`truncated zip archive (entry ${quote(name)} runs past the data area)`);
-      spans.push([localHeaderOffset, dataOffset + compressedSize, name]);
-      this.entries.set(name, { name, method, flags, crc32: crc, compressedSize, size, localHeaderOffset, dataOffset });
-      p = end;
+      q += 4 + len;
     }
-    // Entries sharing bytes are the "overlapping zip bomb": one small deflate stream read many times.
-    spans.sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < spans.length; i++) {
-      if (spans[i]![0] < spans[i - 1]![1]) this.#fail(`corrupt zip archive (entries ${quote(spans[i - 1]![2])} and ${quote(spans[i]![2])} overlap)`);
-    }
+    return this.#fail(`corrupt zip archive (zip64 sizes missing for ${quote(name)})`);
   }
 
   /** The uncompressed bytes of an entry, checked against its size and CRC-32. */

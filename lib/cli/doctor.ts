@@ -3,6 +3,8 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import { binary, native, packageRoot } from '../core/native.js';
+import { BINARY } from '../core/codes.js';
+import { dtypeCode } from '../core/dtype.js';
 
 /** The BLAS libraries mapped into this process (after the first matmul they are certainly loaded). */
 function loadedBlas(): string[] {
@@ -46,7 +48,9 @@ export function doctor(): DoctorReport {
   } catch { /* a prebuild: no local build record */ }
   const b = binary();
   // Run one small matmul so the BLAS library is mapped before we look.
-  native.dispose(native.binary(16, native.full([8, 8], 1, 0, 'cpu', false), native.full([8, 8], 1, 0, 'cpu', false)));
+  const one = native.full([8, 8], 1, dtypeCode('dtype', 'float32'), 'cpu', false);
+  native.dispose(native.binary(BINARY.matmul, one, one));
+  native.dispose(one);
   const blasInfo = /BLAS_INFO=([^,\s]+)/.exec(info.config)?.[1];
   const lapackInfo = /LAPACK_INFO=([^,\s]+)/.exec(info.config)?.[1];
   const backend = /ATen parallel backend: (.*)/.exec(info.parallelInfo)?.[1] ?? 'unknown';

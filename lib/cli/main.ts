@@ -55,7 +55,9 @@ program
   .option('--preset [name]', "one of the authors' configs shipped with the package, e.g. cifar100/sdd_kd/res32x4_res8x4 (without a name: list them)")
   .option('--set <KEY=VALUE>', 'override a config key, e.g. SOLVER.LR=0.01 (repeatable)', collect, [])
   .option('--M <scales>', "SDD scales, e.g. 1,2,4 or '[1,2,4]' (default 1,2,4)")
-  .option('--warmup <epochs>', 'loss warm-up epochs of the DKD family (default DKD.WARMUP, 20)')
+  .option('--warmup <epochs>', "SDD_DKD's loss warm-up epochs, the reference's --warmup (default 20); DKD, NKD, SDD_NKD read DKD.WARMUP")
+  .option('--allow-any-scales', 'scale lists other than the reference\'s [1], [1,2], [1,2,4]')
+  .option('--allow-replicate', 'replicate SDD cells on maps smaller than the largest scale (always on for the reference\'s scale lists, as the reference)')
   .option('--teacher-checkpoint <file>', 'the trained teacher (.pth or .safetensors)')
   .option('--data <dir>', 'the data set folder (CIFAR-100: cifar-100-binary/ or cifar-100-python/ inside)')
   .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
@@ -64,6 +66,8 @@ program
   .option('--threads <n>', 'intra-op threads')
   .option('--workers <n>', 'data loader workers (default DATASET.NUM_WORKERS)')
   .option('--limit-batches <n>', 'at most n batches per epoch (smoke runs)')
+  .option('--seed <n>', "the student's initialisation, the data order and the augmentation (default 0)")
+
   .option('--no-progress', 'no progress bar')
   .option('--nproc-per-node <n>', 'data-parallel over n processes on this machine (Gloo); see also `sdd-torch launch`')
   .option('--sync-bn', "distributed runs: the student's BatchNorm uses the statistics of the whole global batch (SyncBatchNorm)")
@@ -107,13 +111,33 @@ program
   .requiredOption('--model <name>', 'zoo model name, e.g. resnet8x4 or resnet8x4_sdd')
   .requiredOption('--checkpoint <file>', '.pth or .safetensors')
   .requiredOption('--data <dir>', 'the data set folder')
-  .option('--dataset <type>', 'cifar100, cifar10, cub200 or imagenet', 'cifar100')
+  .option('--dataset <type>', 'cifar100, cifar10, cub200, imagenet or fashion-mnist', 'cifar100')
+
   .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
   .option('--batch-size <n>', 'batch size', '64')
   .option('--json', 'print the result as JSON')
   .action((opts) => guarded(async () => {
     const { runEval } = await import('./commands/eval.js');
     await runEval(opts);
+  }));
+
+program
+  .command('export')
+  .description('write a trained model as ONNX (runs in ONNX Runtime and other ONNX runtimes)')
+  .requiredOption('--model <name>', 'zoo model name, e.g. resnet8x4 or resnet8x4_sdd')
+  .requiredOption('--checkpoint <file>', 'its weights: .pth or .safetensors (a Trainer checkpoint too)')
+  .option('--format <format>', 'onnx', 'onnx')
+  .option('--out <file>', 'the ONNX file (default: the checkpoint with .onnx)')
+  .option('--num-classes <n>', 'classes of the classifier (default: those of --dataset)')
+  .option('--dataset <type>', 'cifar (cifar100), cifar10, cub200 or imagenet: picks the model family and input size', 'cifar')
+  .option('--multi-scale', "also output the SDD head's multi-scale logits (scaleLogits, batch x classes x regions)")
+  .option('--M <scales>', 'SDD scales of the multi-scale output, e.g. 1,2,4 (default 1,2,4)')
+  .option('--opset <n>', 'ONNX opset, 13 to 21 (default 17)')
+  .option('--input-size <n>', 'input height and width (default: 32 for CIFAR models, 224 for ImageNet and CUB-200)')
+  .option('--static-batch', 'fix the batch size to 1 (default: any batch size)')
+  .action((opts) => guarded(async () => {
+    const { runExport } = await import('./commands/export.js');
+    await runExport(opts);
   }));
 
 await program.parseAsync(process.argv);

@@ -1,8 +1,9 @@
 // Grad-mode scopes. Grad mode is thread-wide in libtorch, so the scopes take synchronous functions:
 // across an await, unrelated code would run with the wrong mode.
 import { native } from './native.js';
+import { GRAD_MODE } from './codes.js';
 
-function run<T>(mode: 0 | 1 | 2, name: string, fn: () => T): T {
+function run<T>(mode: number, name: string, fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError(`Expected a function for ${name}(fn) but received ${typeof fn}`);
   const result = native.withGradMode(mode, fn);
   if (typeof result === 'object' && result !== null && typeof (result as { then?: unknown }).then === 'function') {
@@ -14,18 +15,18 @@ function run<T>(mode: 0 | 1 | 2, name: string, fn: () => T): T {
 
 /** Runs fn with gradient recording off (like torch.no_grad()). */
 export function noGrad<T>(fn: () => T): T {
-  return run(0, 'noGrad', fn);
+  return run(GRAD_MODE.noGrad, 'noGrad', fn);
 }
 
 /** Runs fn with gradient recording on, even inside noGrad(). */
 export function enableGrad<T>(fn: () => T): T {
-  return run(1, 'enableGrad', fn);
+  return run(GRAD_MODE.enableGrad, 'enableGrad', fn);
 }
 
 /** Runs fn in inference mode (torch.inference_mode()): no autograd bookkeeping at all. Tensors made
  * inside cannot be used in autograd later. */
 export function inferenceMode<T>(fn: () => T): T {
-  return run(2, 'inferenceMode', fn);
+  return run(GRAD_MODE.inferenceMode, 'inferenceMode', fn);
 }
 
 export function isGradEnabled(): boolean {

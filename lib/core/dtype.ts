@@ -1,4 +1,5 @@
-// dtypes and devices as the TS API names them; codes match native/convert.cc (kDtypes).
+// dtypes and devices as the TS API names them; their codes come from the addon (native.codes.dtype,
+// native/convert.cc kDtypes) through lib/core/codes.ts.
 
 export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'uint8', 'bool', 'int8', 'int16'] as const;
 export type DType = (typeof DTYPES)[number];
@@ -8,16 +9,25 @@ export type DTypeLike = DType | 'float' | 'double' | 'half' | 'long' | 'int';
 const ALIASES: Record<string, DType> = { float: 'float32', double: 'float64', half: 'float16', long: 'int64', int: 'int32' };
 
 import { invalidParameterError } from './errors.js';
+import { codes } from './codes.js';
 
+const CODE_OF: Readonly<Record<DType, number>> = codes('dtype', DTYPES);
+const NAME_OF: DType[] = [];
+for (const d of DTYPES) NAME_OF[CODE_OF[d]] = d;
+
+/** The addon's code of a dtype (or alias); anything else is an error naming `name`. */
 export function dtypeCode(name: string, dtype: unknown): number {
   const d = typeof dtype === 'string' ? (ALIASES[dtype] ?? dtype) : dtype;
-  const code = DTYPES.indexOf(d as DType);
-  if (code < 0) throw invalidParameterError(name, `one of ${DTYPES.join(', ')}`, dtype);
+  const code = typeof d === 'string' && Object.prototype.hasOwnProperty.call(CODE_OF, d) ? CODE_OF[d as DType] : undefined;
+  if (code === undefined) throw invalidParameterError(name, `one of ${DTYPES.join(', ')}`, dtype);
   return code;
 }
 
+/** The dtype of an addon code. */
 export function dtypeName(code: number): DType {
-  return DTYPES[code]!;
+  const d = NAME_OF[code];
+  if (d === undefined) throw new Error(`sdd-torch: the native addon returned dtype code ${code}, which lib/ does not know`);
+  return d;
 }
 
 export function isFloatingDtype(d: DType): boolean {

@@ -6,19 +6,29 @@ import { fileURLToPath } from 'node:url';
 // Plain JS shared with the install and prebuild scripts (it ships in the package beside dist/: ../../scripts from dist/core).
 import { describeNeeds, installHint, listPrebuilds, missingLibraries, orderPrebuilds, platformDir, type PrebuildMeta } from '../../scripts/prebuilds.mjs';
 
-/** An opaque native tensor handle (a Napi::External owning an at::Tensor). */
+/**
+ * An opaque native tensor handle. At run time it is a number (slot and generation in the addon's
+ * handle table, see native/common.h), typed opaquely so that no handle can pass for a scalar.
+ */
 export type Handle = { readonly __brand: 'sdd-torch.Handle' };
+
+/** Whether a value passed to or returned by the addon is a tensor handle (handles are numbers). */
+export function isHandle(v: unknown): v is Handle {
+  return typeof v === 'number';
+}
 type H = Handle;
 type Scalar = number | boolean | bigint;
 
 export interface NativeBinding {
+  /** Op, dtype and mode codes by family and name (read them through lib/core/codes.ts). */
+  readonly codes: Readonly<Record<string, Readonly<Record<string, number>>>>;
   // handles
   dispose(h: H): void;
-  /** the GC safety net: release the tensor once V8 has collected the handle */
-  guard(h: H): void;
+  /** the GC safety net: release the tensor once V8 has collected `owner` (the Tensor holding h) */
+  guard(h: H, owner: object): void;
   isDisposed(h: H): boolean;
   memory(): { liveTensors: number; bytes: number };
-  // creation (dtype codes: see dtype.ts)
+  // creation (dtype codes: native.codes.dtype, see dtype.ts)
   fromTypedArray(data: ArrayBufferView, shape: number[], dtype: number, device: string, requiresGrad: boolean): H;
   scalar(value: Scalar, dtype: number, device: string, requiresGrad: boolean): H;
   full(shape: number[], value: Scalar, dtype: number, device: string, requiresGrad: boolean): H;
@@ -45,9 +55,11 @@ export interface NativeBinding {
   unary(op: number, h: H): H;
   binary(op: number, a: H, b: H): H;
   binaryScalar(op: number, a: H, s: Scalar): H;
-  inPlace(op: number, a: H, other?: H | Scalar, alpha?: Scalar): void;
+  /** a.op_(other): other is a tensor, or null and then `scalar` is used */
+  inPlace(op: number, a: H, other?: H | null, scalar?: Scalar, alpha?: Scalar): void;
   clamp(h: H, min?: number | null, max?: number | null): H;
-  where(cond: H, a: H | Scalar, b: H | Scalar, like?: H): H;
+  /** a / b: tensors, or null and then aScalar / bScalar; `like` sets dtype and device when both are scalars */
+  where(cond: H, a: H | null, b: H | null, aScalar?: Scalar, bScalar?: Scalar, like?: H): H;
   reduce(op: number, h: H, dims: number[] | null, keepdim: boolean, unbiased?: boolean, p?: number): H;
   maxDim(h: H, dim: number, keepdim: boolean): [H, H];
   minDim(h: H, dim: number, keepdim: boolean): [H, H];
@@ -79,7 +91,8 @@ export interface NativeBinding {
   slice(h: H, dim: number, start: number, end: number, step: number): H;
   indexSelect(h: H, dim: number, index: H): H;
   gather(h: H, dim: number, index: H): H;
-  scatter(h: H, dim: number, index: H, src: H | Scalar): H;
+  /** src: a tensor, or null and then `value` */
+  scatter(h: H, dim: number, index: H, src: H | null, value?: Scalar): H;
   scatterAdd(h: H, dim: number, index: H, src: H): H;
   maskedFill(h: H, mask: H, value: Scalar): H;
   maskedSelect(h: H, mask: H): H;
@@ -102,7 +115,8 @@ export interface NativeBinding {
   clipGradNorm(params: H[], maxNorm: number, normType: number): number;
   retainGrad(h: H): void;
   isGradEnabled(): boolean;
-  withGradMode<T>(mode: 0 | 1 | 2, fn: () => T): T;
+  /** mode: native.codes.gradMode */
+  withGradMode<T>(mode: number, fn: () => T): T;
   // runtime
   buildInfo(): { torchVersion: string; torchLibDir: string; torchCmakeDir: string; builtWithCuda: boolean; cudaVersion: string | null; cxx11Abi: boolean; parallelInfo: string; config: string };
   cudaIsAvailable(): boolean;
@@ -116,7 +130,8 @@ export interface NativeBinding {
   // SDD core
   multiScalePool(x: H, scales: number[], mode: string): H;
   scaleLogits(x: H, w: H, b: H | null, scales: number[], mode: string): H;
-  loss(kind: 0 | 1 | 2, s: H, t: H, targets: H | null, opts: Record<string, unknown>): H | { loss: H; skipped: boolean; rowLosses?: H; weights?: H };
+  /** kind: native.codes.loss */
+  loss(kind: number, s: H, t: H, targets: H | null, opts: Record<string, unknown>): H | { loss: H; skipped: boolean; rowLosses?: H; weights?: H };
 }
 
 /** The package root (this file is lib/core/native.ts, compiled to dist/core/native.js: two levels below it). */

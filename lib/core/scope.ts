@@ -6,39 +6,68 @@ import { native, type Handle } from './native.js';
 export interface Tracked {
   dispose(): void;
   readonly handle: Handle;
-  /** @internal set once the finalization registry holds it */
+  /**
+   * @internal true once the tensor needs no more bookkeeping: the GC safety net holds it, or it
+   * was disposed (inside tidy(): also once keep() exempted it). Tensor.dispose() sets it.
+   */
   guarded: boolean;
 }
 
 export const TENSOR_BRAND: unique symbol = Symbol.for('sdd-torch.Tensor');
 
-const scopes: Set<Tracked>[] = [];
-const kept = new WeakSet<Tracked>();
+// The innermost open scope (each tidy() call keeps the enclosing one on its stack frame). A scope
+// is a plain array (a push is the cheapest record there is): keep() does not search it, it marks
+// the tensor instead (guarded, below), and tidy() skips marked tensors when it frees the rest.
+let innermost: Tracked[] | undefined;
 
-// The safety net: a tensor nobody disposes is released once V8 has collected its handle. It is
-// native (a weak reference per tensor, swept right after garbage collections, see native/tensor.cc)
-// rather than a FinalizationRegistry: registry callbacks only run when the event loop turns, so a
+// The safety net: a tensor nobody disposes is released once V8 has collected it. It is native (a
+// weak reference per tensor, swept right after garbage collections, see native/tensor.cc) rather
+// than a FinalizationRegistry: registry callbacks only run when the event loop turns, so a
 // synchronous loop that never yields would hold every tensor it dropped, autograd graphs included.
-// Guarding costs about as much as a small op, so tensors made inside tidy() (which frees them
-// deterministically) are guarded only if they escape it: returned to top level or passed to keep().
+// Tensors made inside tidy() (which frees them deterministically) are guarded only if they escape
+// it: returned to top level or passed to keep(). Inside an open scope, `guarded` therefore means
+// kept or already disposed.
 function guard(t: Tracked): void {
   if (t.guarded) return;
   t.guarded = true;
-  native.guard(t.handle);
+  native.guard(t.handle, t);
+}
+
+// Guarding costs a native call and a weak reference, as much as a small op, and most tensors made
+// outside tidy() are disposed a few ops later (`a.add(b).dispose()`), when they need no guard. So a
+// new top-level tensor first waits in a short queue, and is guarded only if it is still undisposed
+// when the queue is emptied: when it holds NURSERY tensors, and at the next microtask (so a program
+// that awaits never leaves a dropped tensor out of the safety net). The queue delays the release
+// of at most NURSERY dropped tensors; a synchronous loop stays bounded.
+const NURSERY = 32;
+const nursery: Tracked[] = [];
+let flushQueued = false;
+
+function flushNursery(): void {
+  for (let i = 0; i < nursery.length; i++) guard(nursery[i]!);
+  nursery.length = 0;
+}
+
+function flushLater(): void {
+  flushQueued = false;
+  flushNursery();
 }
 
 /** Called by every new tensor: the innermost open scope owns it; outside any scope the GC does. */
 export function track(t: Tracked): void {
-  const top = scopes[scopes.length - 1];
-  if (top !== undefined) top.add(t);
-  else guard(t);
+  if (innermost !== undefined) {
+    innermost.push(t);
+  } else if (nursery.push(t) >= NURSERY) {
+    flushNursery();
+  } else if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushLater);
+  }
 }
 
 /** Exempts a tensor from every enclosing tidy() scope (it must then be disposed by hand, or is
  * released when collected). */
 export function keep<T extends Tracked>(t: T): T {
-  kept.add(t);
-  for (const s of scopes) s.delete(t);
   guard(t);
   return t;
 }
@@ -76,34 +105,56 @@ function isThenable(v: unknown): boolean {
  */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError(`Expected a function for tidy(fn) but received ${typeof fn}`);
-  const scope = new Set<Tracked>();
-  scopes.push(scope);
+  const outer = innermost;
+  const scope: Tracked[] = [];
+  innermost = scope;
   let result: T;
   try {
     result = fn();
   } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
+    innermost = outer;
+    release(scope, undefined);
     throw e;
   }
-  scopes.pop();
+  innermost = outer;
   if (isThenable(result)) {
-    for (const t of scope) t.dispose();
+    release(scope, undefined);
     throw new TypeError('tidy() takes a synchronous function, but it returned a Promise: tensors created after an ' +
       'await would escape the scope. Use tidy() around the synchronous parts, or dispose() by hand.');
   }
-  const returned = new Set<Tracked>();
-  collect(result, returned, new Set());
-  const outer = scopes[scopes.length - 1];
-  for (const t of scope) {
-    if (returned.has(t)) {
-      if (outer !== undefined) outer.add(t);
-      else guard(t);
-    } else if (!kept.has(t)) {
-      t.dispose();
+  if (scope.length === 0) return result;
+  if (result === undefined || result === null || typeof result !== 'object') {
+    release(scope, undefined);
+  } else if (isTracked(result)) {
+    if (release(scope, result)) hand(result, outer);
+  } else {
+    const returned = new Set<Tracked>();
+    collect(result, returned, new Set());
+    for (const t of scope) {
+      if (returned.has(t)) hand(t, outer);
+      else if (!t.guarded) t.dispose();
     }
   }
   return result;
+}
+
+/** Disposes a closed scope's tensors except `returned` and the kept (guarded) ones; true when
+ * `returned` was made in this scope. */
+function release(scope: Tracked[], returned: Tracked | undefined): boolean {
+  let found = false;
+  for (let i = 0; i < scope.length; i++) {
+    const t = scope[i]!;
+    if (t === returned) found = true;
+    else if (!t.guarded) t.dispose();
+  }
+  return found;
+}
+
+/** A returned tensor moves to the enclosing scope, or under the GC safety net at top level. */
+function hand(t: Tracked, outer: Tracked[] | undefined): void {
+  if (t.guarded) return;
+  if (outer !== undefined) outer.push(t);
+  else guard(t);
 }
 
 /** Live native tensors of this thread (main or worker) and the bytes of the storages they hold. */

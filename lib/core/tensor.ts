@@ -6,24 +6,11 @@ import { checkDevice, dtypeCode, dtypeName, isDtypeName, type Device, type DType
 import { checkBoolean, checkDims, checkInteger, checkNumber, checkOptions, checkShape, invalidParameterError } from './errors.js';
 import { formatTensor } from './format.js';
 import { checkIntValue, isCheckedIntDtype } from './int-check.js';
+import { BINARY, BINARY_SCALAR, IN_PLACE, REDUCE, UNARY } from './codes.js';
 
 export type TensorOrScalar = Tensor | number | boolean;
 export type NestedArray = number | boolean | NestedArray[];
 export type TypedArrayOut = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Int16Array;
-
-// Codes mirror the switches in native/ops.cc.
-const UNARY = {
-  neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, rsqrt: 5, sigmoid: 6, tanh: 7, relu: 8, sin: 9, cos: 10, floor: 11,
-  ceil: 12, round: 13, sign: 14, logicalNot: 15, reciprocal: 16, square: 17, log1p: 18, expm1: 19, gelu: 20,
-  silu: 21, isnan: 22, isfinite: 23, clone: 24, detach: 25, contiguous: 26, relu6: 27, log2: 28, trunc: 29,
-  isinf: 30, erf: 31, channelsLast: 32,
-} as const;
-const BINARY = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
-  logicalAnd: 13, logicalOr: 14, logicalXor: 15, matmul: 16, remainder: 17, atan2: 18, floorDivide: 19,
-} as const;
-const REDUCE = { sum: 0, mean: 1, prod: 2, std: 3, var: 4, amax: 5, amin: 6, logsumexp: 7, all: 8, any: 9, norm: 10 } as const;
-const IN_PLACE = { add: 0, sub: 1, mul: 2, div: 3, copy: 4, fill: 5, zero: 6 } as const;
 
 const disposeSymbol: symbol = (Symbol as unknown as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
 
@@ -31,8 +18,8 @@ export function isTensor(v: unknown): v is Tensor {
   return v instanceof Tensor;
 }
 
-function other(name: string, v: unknown): Handle | number | boolean {
-  if (v instanceof Tensor) return v.handle;
+/** A scalar operand (the other operand form is a Tensor, tested first by the callers). */
+function scalarArg(name: string, v: unknown): number | boolean {
   if (typeof v === 'number' || typeof v === 'boolean') return v;
   throw invalidParameterError(name, 'a Tensor or a number', v);
 }
@@ -53,7 +40,7 @@ function wrap(h: Handle): Tensor {
 export class Tensor {
   /** @internal the native handle; use the methods instead. */
   readonly handle: Handle;
-  /** @internal whether the GC safety net holds this tensor (see scope.ts) */
+  /** @internal whether the tensor needs no more bookkeeping: guarded by the GC safety net, kept or disposed (see scope.ts) */
   guarded = false;
   declare readonly [TENSOR_BRAND]: true;
 
@@ -84,7 +71,10 @@ export class Tensor {
 
   // ------------------------------------------------------------ memory
   /** Frees the native tensor now (idempotent). Views of it keep their storage alive. */
-  dispose(): void { native.dispose(this.handle); }
+  dispose(): void {
+    native.dispose(this.handle);
+    this.guarded = true; // nothing left for tidy() or the GC safety net to do (see scope.ts)
+  }
   [disposeSymbol](): void { this.dispose(); }
 
   // ------------------------------------------------------------ read-back
@@ -144,66 +134,73 @@ export class Tensor {
   }
 
   // ------------------------------------------------------------ elementwise
-  add(o: TensorOrScalar): Tensor { return this.#bin('add', o); }
-  sub(o: TensorOrScalar): Tensor { return this.#bin('sub', o); }
-  mul(o: TensorOrScalar): Tensor { return this.#bin('mul', o); }
-  div(o: TensorOrScalar): Tensor { return this.#bin('div', o); }
-  pow(o: TensorOrScalar): Tensor { return this.#bin('pow', o); }
+  // The hot path of every op: one native call and one new Tensor; the codes are plain property
+  // reads of frozen tables (lib/core/codes.ts), no per-call allocation or option parsing.
+  add(o: TensorOrScalar): Tensor {
+    return o instanceof Tensor ? new Tensor(native.binary(BINARY.add, this.handle, o.handle)) : this.#scalarOp(BINARY_SCALAR.add, o);
+  }
+  sub(o: TensorOrScalar): Tensor { return this.#bin(BINARY.sub, BINARY_SCALAR.sub, o); }
+  mul(o: TensorOrScalar): Tensor { return this.#bin(BINARY.mul, BINARY_SCALAR.mul, o); }
+  div(o: TensorOrScalar): Tensor { return this.#bin(BINARY.div, BINARY_SCALAR.div, o); }
+  pow(o: TensorOrScalar): Tensor { return this.#bin(BINARY.pow, BINARY_SCALAR.pow, o); }
   /** o - this (for a scalar o). */
-  rsub(o: number): Tensor { return wrap(native.binaryScalar(20, this.handle, checkNumber('other', o))); }
-  remainder(o: TensorOrScalar): Tensor { return this.#bin('remainder', o); }
-  floorDivide(o: TensorOrScalar): Tensor { return this.#bin('floorDivide', o); }
-  maximum(o: TensorOrScalar): Tensor { return this.#bin('maximum', o); }
-  minimum(o: TensorOrScalar): Tensor { return this.#bin('minimum', o); }
-  eq(o: TensorOrScalar): Tensor { return this.#bin('eq', o); }
-  ne(o: TensorOrScalar): Tensor { return this.#bin('ne', o); }
-  lt(o: TensorOrScalar): Tensor { return this.#bin('lt', o); }
-  le(o: TensorOrScalar): Tensor { return this.#bin('le', o); }
-  gt(o: TensorOrScalar): Tensor { return this.#bin('gt', o); }
-  ge(o: TensorOrScalar): Tensor { return this.#bin('ge', o); }
+  rsub(o: number): Tensor { return wrap(native.binaryScalar(BINARY_SCALAR.rsub, this.handle, checkNumber('other', o))); }
+  remainder(o: TensorOrScalar): Tensor { return this.#bin(BINARY.remainder, BINARY_SCALAR.remainder, o); }
+  floorDivide(o: TensorOrScalar): Tensor { return this.#bin(BINARY.floorDivide, BINARY_SCALAR.floorDivide, o); }
+  maximum(o: TensorOrScalar): Tensor { return this.#bin(BINARY.maximum, BINARY_SCALAR.maximum, o); }
+  minimum(o: TensorOrScalar): Tensor { return this.#bin(BINARY.minimum, BINARY_SCALAR.minimum, o); }
+  eq(o: TensorOrScalar): Tensor { return this.#bin(BINARY.eq, BINARY_SCALAR.eq, o); }
+  ne(o: TensorOrScalar): Tensor { return this.#bin(BINARY.ne, BINARY_SCALAR.ne, o); }
+  lt(o: TensorOrScalar): Tensor { return this.#bin(BINARY.lt, BINARY_SCALAR.lt, o); }
+  le(o: TensorOrScalar): Tensor { return this.#bin(BINARY.le, BINARY_SCALAR.le, o); }
+  gt(o: TensorOrScalar): Tensor { return this.#bin(BINARY.gt, BINARY_SCALAR.gt, o); }
+  ge(o: TensorOrScalar): Tensor { return this.#bin(BINARY.ge, BINARY_SCALAR.ge, o); }
   logicalAnd(o: Tensor): Tensor { return wrap(native.binary(BINARY.logicalAnd, this.handle, tensorArg('other', o))); }
   logicalOr(o: Tensor): Tensor { return wrap(native.binary(BINARY.logicalOr, this.handle, tensorArg('other', o))); }
   logicalXor(o: Tensor): Tensor { return wrap(native.binary(BINARY.logicalXor, this.handle, tensorArg('other', o))); }
   atan2(o: Tensor): Tensor { return wrap(native.binary(BINARY.atan2, this.handle, tensorArg('other', o))); }
   matmul(o: Tensor): Tensor { return wrap(native.binary(BINARY.matmul, this.handle, tensorArg('other', o))); }
 
-  #bin(op: keyof typeof BINARY, o: unknown): Tensor {
-    const h = other('other', o);
-    if (typeof h === 'object') return wrap(native.binary(BINARY[op], this.handle, h));
-    return wrap(native.binaryScalar(BINARY[op], this.handle, h));
+  // Codes are passed in from each method (a constant property read at every call site) rather than
+  // looked up here by name: a keyed lookup shared by many ops would be megamorphic.
+  #bin(code: number, scalarCode: number, o: unknown): Tensor {
+    return o instanceof Tensor ? new Tensor(native.binary(code, this.handle, o.handle)) : this.#scalarOp(scalarCode, o);
   }
-  #un(op: keyof typeof UNARY): Tensor { return wrap(native.unary(UNARY[op], this.handle)); }
+  #scalarOp(code: number, o: unknown): Tensor {
+    return new Tensor(native.binaryScalar(code, this.handle, scalarArg('other', o)));
+  }
+  #un(code: number): Tensor { return new Tensor(native.unary(code, this.handle)); }
 
-  neg(): Tensor { return this.#un('neg'); }
-  abs(): Tensor { return this.#un('abs'); }
-  exp(): Tensor { return this.#un('exp'); }
-  log(): Tensor { return this.#un('log'); }
-  log2(): Tensor { return this.#un('log2'); }
-  log1p(): Tensor { return this.#un('log1p'); }
-  expm1(): Tensor { return this.#un('expm1'); }
-  sqrt(): Tensor { return this.#un('sqrt'); }
-  rsqrt(): Tensor { return this.#un('rsqrt'); }
-  square(): Tensor { return this.#un('square'); }
-  reciprocal(): Tensor { return this.#un('reciprocal'); }
-  sigmoid(): Tensor { return this.#un('sigmoid'); }
-  tanh(): Tensor { return this.#un('tanh'); }
-  relu(): Tensor { return this.#un('relu'); }
-  relu6(): Tensor { return this.#un('relu6'); }
-  gelu(): Tensor { return this.#un('gelu'); }
-  silu(): Tensor { return this.#un('silu'); }
-  erf(): Tensor { return this.#un('erf'); }
+  neg(): Tensor { return this.#un(UNARY.neg); }
+  abs(): Tensor { return this.#un(UNARY.abs); }
+  exp(): Tensor { return this.#un(UNARY.exp); }
+  log(): Tensor { return this.#un(UNARY.log); }
+  log2(): Tensor { return this.#un(UNARY.log2); }
+  log1p(): Tensor { return this.#un(UNARY.log1p); }
+  expm1(): Tensor { return this.#un(UNARY.expm1); }
+  sqrt(): Tensor { return this.#un(UNARY.sqrt); }
+  rsqrt(): Tensor { return this.#un(UNARY.rsqrt); }
+  square(): Tensor { return this.#un(UNARY.square); }
+  reciprocal(): Tensor { return this.#un(UNARY.reciprocal); }
+  sigmoid(): Tensor { return this.#un(UNARY.sigmoid); }
+  tanh(): Tensor { return this.#un(UNARY.tanh); }
+  relu(): Tensor { return this.#un(UNARY.relu); }
+  relu6(): Tensor { return this.#un(UNARY.relu6); }
+  gelu(): Tensor { return this.#un(UNARY.gelu); }
+  silu(): Tensor { return this.#un(UNARY.silu); }
+  erf(): Tensor { return this.#un(UNARY.erf); }
   leakyRelu(negativeSlope = 0.01): Tensor { return wrap(native.leakyRelu(this.handle, checkNumber('negativeSlope', negativeSlope))); }
-  sin(): Tensor { return this.#un('sin'); }
-  cos(): Tensor { return this.#un('cos'); }
-  floor(): Tensor { return this.#un('floor'); }
-  ceil(): Tensor { return this.#un('ceil'); }
-  round(): Tensor { return this.#un('round'); }
-  trunc(): Tensor { return this.#un('trunc'); }
-  sign(): Tensor { return this.#un('sign'); }
-  logicalNot(): Tensor { return this.#un('logicalNot'); }
-  isnan(): Tensor { return this.#un('isnan'); }
-  isinf(): Tensor { return this.#un('isinf'); }
-  isfinite(): Tensor { return this.#un('isfinite'); }
+  sin(): Tensor { return this.#un(UNARY.sin); }
+  cos(): Tensor { return this.#un(UNARY.cos); }
+  floor(): Tensor { return this.#un(UNARY.floor); }
+  ceil(): Tensor { return this.#un(UNARY.ceil); }
+  round(): Tensor { return this.#un(UNARY.round); }
+  trunc(): Tensor { return this.#un(UNARY.trunc); }
+  sign(): Tensor { return this.#un(UNARY.sign); }
+  logicalNot(): Tensor { return this.#un(UNARY.logicalNot); }
+  isnan(): Tensor { return this.#un(UNARY.isnan); }
+  isinf(): Tensor { return this.#un(UNARY.isinf); }
+  isfinite(): Tensor { return this.#un(UNARY.isfinite); }
   clamp(min?: number | null, max?: number | null): Tensor {
     if (min != null) checkNumber('min', min);
     if (max != null) checkNumber('max', max);
@@ -212,37 +209,37 @@ export class Tensor {
   }
 
   // ------------------------------------------------------------ reductions
-  #reduce(op: keyof typeof REDUCE, dim: number | number[] | undefined, keepdim: boolean, extra?: { unbiased?: boolean; p?: number }): Tensor {
+  #reduce(code: number, dim: number | number[] | undefined, keepdim: boolean, unbiased?: boolean, p?: number): Tensor {
     const dims = dim === undefined ? null : checkDims('dim', dim);
-    return wrap(native.reduce(REDUCE[op], this.handle, dims, checkBoolean('keepdim', keepdim), extra?.unbiased, extra?.p));
+    return new Tensor(native.reduce(code, this.handle, dims, checkBoolean('keepdim', keepdim), unbiased, p));
   }
-  sum(dim?: number | number[], keepdim = false): Tensor { return this.#reduce('sum', dim, keepdim); }
-  mean(dim?: number | number[], keepdim = false): Tensor { return this.#reduce('mean', dim, keepdim); }
-  prod(dim?: number, keepdim = false): Tensor { return this.#reduce('prod', dim, keepdim); }
+  sum(dim?: number | number[], keepdim = false): Tensor { return this.#reduce(REDUCE.sum, dim, keepdim); }
+  mean(dim?: number | number[], keepdim = false): Tensor { return this.#reduce(REDUCE.mean, dim, keepdim); }
+  prod(dim?: number, keepdim = false): Tensor { return this.#reduce(REDUCE.prod, dim, keepdim); }
   std(dim?: number | number[], opts: { keepdim?: boolean; unbiased?: boolean } = {}): Tensor {
-    return this.#reduce('std', dim, opts.keepdim ?? false, { unbiased: opts.unbiased ?? true });
+    return this.#reduce(REDUCE.std, dim, opts.keepdim ?? false, opts.unbiased ?? true);
   }
   var(dim?: number | number[], opts: { keepdim?: boolean; unbiased?: boolean } = {}): Tensor {
-    return this.#reduce('var', dim, opts.keepdim ?? false, { unbiased: opts.unbiased ?? true });
+    return this.#reduce(REDUCE.var, dim, opts.keepdim ?? false, opts.unbiased ?? true);
   }
-  amax(dim: number | number[] = [], keepdim = false): Tensor { return this.#reduce('amax', dim, keepdim); }
-  amin(dim: number | number[] = [], keepdim = false): Tensor { return this.#reduce('amin', dim, keepdim); }
-  logsumexp(dim?: number | number[], keepdim = false): Tensor { return this.#reduce('logsumexp', dim, keepdim); }
-  all(dim?: number, keepdim = false): Tensor { return this.#reduce('all', dim, keepdim); }
-  any(dim?: number, keepdim = false): Tensor { return this.#reduce('any', dim, keepdim); }
-  norm(p = 2, dim?: number | number[], keepdim = false): Tensor { return this.#reduce('norm', dim, keepdim, { p: checkNumber('p', p) }); }
+  amax(dim: number | number[] = [], keepdim = false): Tensor { return this.#reduce(REDUCE.amax, dim, keepdim); }
+  amin(dim: number | number[] = [], keepdim = false): Tensor { return this.#reduce(REDUCE.amin, dim, keepdim); }
+  logsumexp(dim?: number | number[], keepdim = false): Tensor { return this.#reduce(REDUCE.logsumexp, dim, keepdim); }
+  all(dim?: number, keepdim = false): Tensor { return this.#reduce(REDUCE.all, dim, keepdim); }
+  any(dim?: number, keepdim = false): Tensor { return this.#reduce(REDUCE.any, dim, keepdim); }
+  norm(p = 2, dim?: number | number[], keepdim = false): Tensor { return this.#reduce(REDUCE.norm, dim, keepdim, undefined, checkNumber('p', p)); }
   /** The maximum of all elements, or { values, indices } along a dim. */
   max(): Tensor;
   max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
   max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
-    if (dim === undefined) return this.#reduce('amax', [], false);
+    if (dim === undefined) return this.#reduce(REDUCE.amax, [], false);
     const [v, i] = native.maxDim(this.handle, dimArg('dim', dim), checkBoolean('keepdim', keepdim));
     return { values: wrap(v), indices: wrap(i) };
   }
   min(): Tensor;
   min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
   min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
-    if (dim === undefined) return this.#reduce('amin', [], false);
+    if (dim === undefined) return this.#reduce(REDUCE.amin, [], false);
     const [v, i] = native.minDim(this.handle, dimArg('dim', dim), checkBoolean('keepdim', keepdim));
     return { values: wrap(v), indices: wrap(i) };
   }
@@ -294,7 +291,10 @@ export class Tensor {
   indexSelect(dim: number, index: Tensor): Tensor { return wrap(native.indexSelect(this.handle, dimArg('dim', dim), tensorArg('index', index))); }
   gather(dim: number, index: Tensor): Tensor { return wrap(native.gather(this.handle, dimArg('dim', dim), tensorArg('index', index))); }
   scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
-    return wrap(native.scatter(this.handle, dimArg('dim', dim), tensorArg('index', index), this.#stored('scatter()', other('src', src))));
+    const d = dimArg('dim', dim);
+    const i = tensorArg('index', index);
+    if (src instanceof Tensor) return wrap(native.scatter(this.handle, d, i, src.handle));
+    return wrap(native.scatter(this.handle, d, i, null, this.#stored('scatter()', scalarArg('src', src))));
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return wrap(native.scatterAdd(this.handle, dimArg('dim', dim), tensorArg('index', index), tensorArg('src', src)));
@@ -334,11 +334,11 @@ export class Tensor {
   long(): Tensor { return this.to('int64'); }
   int(): Tensor { return this.to('int32'); }
   bool(): Tensor { return this.to('bool'); }
-  clone(): Tensor { return this.#un('clone'); }
+  clone(): Tensor { return this.#un(UNARY.clone); }
   /** A tensor sharing the data but cut from the autograd graph. */
-  detach(): Tensor { return this.#un('detach'); }
+  detach(): Tensor { return this.#un(UNARY.detach); }
   contiguous(opts: { memoryFormat?: 'contiguous' | 'channelsLast' } = {}): Tensor {
-    return this.#un(opts.memoryFormat === 'channelsLast' ? 'channelsLast' : 'contiguous');
+    return this.#un(opts.memoryFormat === 'channelsLast' ? UNARY.channelsLast : UNARY.contiguous);
   }
   allclose(o: Tensor, opts: { rtol?: number; atol?: number } = {}): boolean {
     return native.allclose(this.handle, tensorArg('other', o), opts.rtol ?? 1e-5, opts.atol ?? 1e-8);
@@ -346,12 +346,21 @@ export class Tensor {
   equal(o: Tensor): boolean { return native.equal(this.handle, tensorArg('other', o)); }
 
   // ------------------------------------------------------------ in place (returns this)
-  add_(o: TensorOrScalar, alpha?: number): this { native.inPlace(IN_PLACE.add, this.handle, other('other', o), alpha); return this; }
-  sub_(o: TensorOrScalar, alpha?: number): this { native.inPlace(IN_PLACE.sub, this.handle, other('other', o), alpha); return this; }
-  mul_(o: TensorOrScalar): this { native.inPlace(IN_PLACE.mul, this.handle, other('other', o)); return this; }
-  div_(o: TensorOrScalar): this { native.inPlace(IN_PLACE.div, this.handle, other('other', o)); return this; }
+  add_(o: TensorOrScalar, alpha?: number): this { return this.#inPlace(IN_PLACE.add, 'other', o, alpha); }
+  sub_(o: TensorOrScalar, alpha?: number): this { return this.#inPlace(IN_PLACE.sub, 'other', o, alpha); }
+  mul_(o: TensorOrScalar): this { return this.#inPlace(IN_PLACE.mul, 'other', o); }
+  div_(o: TensorOrScalar): this { return this.#inPlace(IN_PLACE.div, 'other', o); }
   copy_(src: Tensor): this { native.inPlace(IN_PLACE.copy, this.handle, tensorArg('src', src)); return this; }
-  fill_(value: number | boolean): this { native.inPlace(IN_PLACE.fill, this.handle, this.#stored('fill_()', other('value', value))); return this; }
+  fill_(value: number | boolean): this {
+    if ((value as unknown) instanceof Tensor) return this.#inPlace(IN_PLACE.fill, 'value', value);
+    native.inPlace(IN_PLACE.fill, this.handle, null, this.#stored('fill_()', scalarArg('value', value)));
+    return this;
+  }
+  #inPlace(code: number, name: string, o: unknown, alpha?: number): this {
+    if (o instanceof Tensor) native.inPlace(code, this.handle, o.handle, undefined, alpha);
+    else native.inPlace(code, this.handle, null, scalarArg(name, o), alpha);
+    return this;
+  }
 
   /**
    * A JS number written into this tensor's elements: for an integer dtype it must fit (NaN,
@@ -364,7 +373,7 @@ export class Tensor {
     checkIntValue(where, v, dtype);
     return Math.trunc(v) as V;
   }
-  zero_(): this { native.inPlace(IN_PLACE.zero, this.handle); return this; }
+  zero_(): this { native.inPlace(IN_PLACE.zero, this.handle, null); return this; }
 }
 Object.defineProperty(Tensor.prototype, TENSOR_BRAND, { value: true });
 
@@ -376,15 +385,15 @@ export function fromHandle(h: Handle): Tensor {
 /** where(condition, a, b): elements of a where condition is true, of b elsewhere. */
 export function where(condition: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   const c = tensorArg('condition', condition);
-  const ha = other('input', a);
-  const hb = other('other', b);
+  const sa = a instanceof Tensor ? undefined : scalarArg('input', a);
+  const sb = b instanceof Tensor ? undefined : scalarArg('other', b);
   // an integer scalar beside an integer tensor takes that tensor's dtype: it must fit
-  if (typeof ha === 'number' && Number.isInteger(ha) && b instanceof Tensor) checkIntValue('where()', ha, b.dtype);
-  if (typeof hb === 'number' && Number.isInteger(hb) && a instanceof Tensor) checkIntValue('where()', hb, a.dtype);
-  if (typeof ha !== 'object' && typeof hb !== 'object') {
+  if (typeof sa === 'number' && Number.isInteger(sa) && b instanceof Tensor) checkIntValue('where()', sa, b.dtype);
+  if (typeof sb === 'number' && Number.isInteger(sb) && a instanceof Tensor) checkIntValue('where()', sb, a.dtype);
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) {
     throw new TypeError('where(condition, a, b) needs at least one of a and b to be a Tensor (it sets the dtype)');
   }
-  return wrap(native.where(c, ha, hb));
+  return wrap(native.where(c, a instanceof Tensor ? a.handle : null, b instanceof Tensor ? b.handle : null, sa, sb));
 }
 
 export function cat(tensors: Tensor[], dim = 0): Tensor {

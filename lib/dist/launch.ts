@@ -49,8 +49,14 @@ function pipeLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, prefi
   readline.createInterface({ input: from, crlfDelay: Infinity }).on('line', (l) => to.write(`${prefix}${l}\n`));
 }
 
-/** Runs the workers of one node to completion. */
-export function launch(options: LaunchOptions): Promise<LaunchResult> {
+/** The launch options, checked, with their defaults. */
+interface Settings {
+  nproc: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort: number; command: string[];
+  env: Record<string, string> | undefined; threads: number; graceMs: number; log: (line: string) => void;
+  out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+}
+
+function settings(options: LaunchOptions): Settings {
   const o = checkOptions('launch options', options);
   checkKnownKeys('launch options', o, KEYS);
   const nproc = checkInteger('launch: nprocPerNode', o.nprocPerNode, 1);
@@ -66,116 +72,144 @@ export function launch(options: LaunchOptions): Promise<LaunchResult> {
   const graceMs = checkInteger('launch: graceMs', o.graceMs ?? 5000, 0);
   const log = (o.log as ((l: string) => void) | undefined) ?? ((l: string) => process.stderr.write(`${l}\n`));
   const out = (o.output as LaunchOptions['output']) ?? { stdout: process.stdout, stderr: process.stderr };
-  const worldSize = nproc * nnodes;
+  return { nproc, nnodes, nodeRank, masterAddr, masterPort, command, env: o.env as Record<string, string> | undefined, threads, graceMs, log, out };
+}
 
-  return new Promise((resolve) => {
-    const children: ChildProcess[] = [];
-    const workers: LaunchResult['workers'] = [];
-    let failed: LaunchResult['failed'];
-    let running = nproc;
-    let stopping = false;
-    let killTimer: NodeJS.Timeout | undefined;
+/** The rendezvous environment of one worker (torchrun's variables). */
+function workerEnv(s: Settings, local: number, rank: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...s.env,
+    RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(s.nproc * s.nnodes), LOCAL_WORLD_SIZE: String(s.nproc),
+    GROUP_RANK: String(s.nodeRank), NODE_RANK: String(s.nodeRank), MASTER_ADDR: s.masterAddr, MASTER_PORT: String(s.masterPort),
+    SDD_TORCH_LAUNCHER_PID: String(process.pid),
+    SDD_TORCH_THREADS: process.env.SDD_TORCH_THREADS ?? String(s.threads),
+    OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(s.threads),
+  };
+}
 
-    const signalAll = (sig: NodeJS.Signals) => {
-      for (const c of children) {
-        if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) continue;
-        // each worker leads its own process group: its children get the signal too
-        try { process.kill(-c.pid, sig); } catch { try { c.kill(sig); } catch { /* already gone */ } }
-      }
-    };
-    const stopOthers = (why: string) => {
-      if (stopping) return;
-      stopping = true;
-      const others = children.filter((c) => c.exitCode === null && c.signalCode === null).length;
-      if (others > 0) log(`sdd-torch launch: ${why}; stopping the other ${others} worker(s)`);
-      signalAll('SIGTERM');
-      killTimer = setTimeout(() => signalAll('SIGKILL'), graceMs);
-      killTimer.unref();
-    };
-    // Ctrl-C / SIGTERM / SIGHUP to the launcher: forwarded to every worker, once per signal received
-    // (they are not in the terminal's foreground process group, so they would not get Ctrl-C twice).
-    // A Trainer worker finishes its step, rank 0 checkpoints, and each exits with 128 + the signal's
-    // number: that is an orderly stop, not a failure that should stop the others (a second signal
-    // from the launcher would make them quit at once). Forwarding again is the user's force-quit.
-    const forwarded = new Set<NodeJS.Signals>();
-    const ignore = () => {};
-    const forward = (sig: NodeJS.Signals) => () => {
-      forwarded.add(sig);
-      // SIGHUP: the terminal is gone; writing to it fails (EIO), which must not end the launcher (and its workers)
-      if (sig === 'SIGHUP') for (const st of [process.stdout, process.stderr]) if (st.listenerCount('error') === 0) st.on('error', ignore);
-      log(`sdd-torch launch: ${sig} received, forwarding to ${running} worker(s)`);
-      signalAll(sig);
-    };
-    // after a forwarded signal, exit code 128 + its number (or death by it) is a worker's orderly
-    // stop (rank 0 may still be writing its checkpoint): not a failure that should stop the others
-    const orderly = (code: number | null, signal: NodeJS.Signals | null) =>
-      (signal !== null && forwarded.has(signal)) || [...forwarded].some((s) => code === 128 + (os.constants.signals[s] ?? 0));
-    const onInt = forward('SIGINT'), onTerm = forward('SIGTERM'), onHup = forward('SIGHUP');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-    process.on('SIGHUP', onHup);
-    // the launcher's own exit (an exception, process.exit) takes the workers with it
-    const onExit = () => signalAll('SIGKILL');
-    process.on('exit', onExit);
+const ignore = () => {};
 
-    for (let local = 0; local < nproc; local++) {
-      const rank = nodeRank * nproc + local;
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        ...(o.env as Record<string, string> | undefined),
-        RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(worldSize), LOCAL_WORLD_SIZE: String(nproc),
-        GROUP_RANK: String(nodeRank), NODE_RANK: String(nodeRank), MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
-        SDD_TORCH_LAUNCHER_PID: String(process.pid),
-        SDD_TORCH_THREADS: process.env.SDD_TORCH_THREADS ?? String(threads),
-        OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(threads),
-      };
-      const child = spawn(command[0]!, command.slice(1), {
-        env, detached: true,
-        stdio: local === 0 ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
-      });
-      if (local !== 0) {
-        pipeLines(child.stdout!, out.stdout, `[rank ${rank}] `);
-        pipeLines(child.stderr!, out.stderr, `[rank ${rank}] `);
-      }
-      children.push(child);
-      const record = { rank, pid: child.pid ?? -1, code: null as number | null, signal: null as NodeJS.Signals | null };
-      workers.push(record);
-      let closed = false;
-      // 'exit' names the first failure (a rank's pipes may close later than its peers react to its death)
-      child.on('exit', (code, signal) => {
-        if (code !== 0 && !orderly(code, signal) && !failed && !stopping) {
-          failed = { rank, code, signal };
-          stopOthers(`rank ${rank} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
-        }
-      });
-      const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
-        if (closed) return;
-        closed = true;
-        record.code = code;
-        record.signal = signal;
-        running--;
-        if (code !== 0 && !orderly(code, signal) && !failed && !stopping) {
-          failed = { rank, code, signal };
-          stopOthers(`rank ${rank} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
-        }
-        if (running === 0) {
-          if (killTimer) clearTimeout(killTimer);
-          process.off('SIGINT', onInt);
-          process.off('SIGTERM', onTerm);
-          process.off('SIGHUP', onHup);
-          process.off('exit', onExit);
-          // a failure names its rank; workers stopped by a forwarded signal only set the exit code (e.g. 143)
-          const firstBad = failed ?? workers.find((w) => w.code !== 0 && !orderly(w.code, w.signal));
-          const first = firstBad ?? workers.find((w) => w.code !== 0);
-          const exitCode = !first ? 0 : first.code ?? 128 + (os.constants.signals[first.signal!] ?? 0);
-          resolve({ exitCode, workers, failed: firstBad ? { rank: firstBad.rank, code: firstBad.code, signal: firstBad.signal } : undefined });
-        }
-      };
-      child.on('close', onClose);
-      child.on('error', (e) => {
-        log(`sdd-torch launch: could not start rank ${rank} (${command[0]}): ${e.message}`);
-        if (child.pid === undefined) onClose(127, null);
-      });
+/** The workers of one launch: started together, watched, stopped together. */
+class Workers {
+  readonly #s: Settings;
+  readonly #resolve: (r: LaunchResult) => void;
+  readonly #children: ChildProcess[] = [];
+  readonly #workers: LaunchResult['workers'] = [];
+  #failed: LaunchResult['failed'];
+  #running: number;
+  #stopping = false;
+  #killTimer: NodeJS.Timeout | undefined;
+  // Ctrl-C / SIGTERM / SIGHUP to the launcher: forwarded to every worker, once per signal received
+  // (they are not in the terminal's foreground process group, so they would not get Ctrl-C twice).
+  // A Trainer worker finishes its step, rank 0 checkpoints, and each exits with 128 + the signal's
+  // number: that is an orderly stop, not a failure that should stop the others (a second signal
+  // from the launcher would make them quit at once). Forwarding again is the user's force-quit.
+  readonly #forwarded = new Set<NodeJS.Signals>();
+  readonly #handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, () => this.#forward(sig)] as const);
+  // the launcher's own exit (an exception, process.exit) takes the workers with it
+  readonly #onExit = () => this.#signalAll('SIGKILL');
+
+  constructor(s: Settings, resolve: (r: LaunchResult) => void) {
+    this.#s = s;
+    this.#resolve = resolve;
+    this.#running = s.nproc;
+    for (const [sig, h] of this.#handlers) process.on(sig, h);
+    process.on('exit', this.#onExit);
+    for (let local = 0; local < s.nproc; local++) this.#start(local);
+  }
+
+  #signalAll(sig: NodeJS.Signals): void {
+    for (const c of this.#children) {
+      if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) continue;
+      // each worker leads its own process group: its children get the signal too
+      try { process.kill(-c.pid, sig); } catch { try { c.kill(sig); } catch { /* already gone */ } }
     }
-  });
+  }
+
+  #stopOthers(why: string): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    const others = this.#children.filter((c) => c.exitCode === null && c.signalCode === null).length;
+    if (others > 0) this.#s.log(`sdd-torch launch: ${why}; stopping the other ${others} worker(s)`);
+    this.#signalAll('SIGTERM');
+    this.#killTimer = setTimeout(() => this.#signalAll('SIGKILL'), this.#s.graceMs);
+    this.#killTimer.unref();
+  }
+
+  #forward(sig: NodeJS.Signals): void {
+    this.#forwarded.add(sig);
+    // SIGHUP: the terminal is gone; writing to it fails (EIO), which must not end the launcher (and its workers)
+    if (sig === 'SIGHUP') for (const st of [process.stdout, process.stderr]) if (st.listenerCount('error') === 0) st.on('error', ignore);
+    this.#s.log(`sdd-torch launch: ${sig} received, forwarding to ${this.#running} worker(s)`);
+    this.#signalAll(sig);
+  }
+
+  /**
+   * After a forwarded signal, exit code 128 + its number (or death by it) is a worker's orderly stop
+   * (rank 0 may still be writing its checkpoint): not a failure that should stop the others.
+   */
+  #orderly(code: number | null, signal: NodeJS.Signals | null): boolean {
+    return (signal !== null && this.#forwarded.has(signal)) || [...this.#forwarded].some((s) => code === 128 + (os.constants.signals[s] ?? 0));
+  }
+
+  /** The first failure stops the others. */
+  #check(rank: number, code: number | null, signal: NodeJS.Signals | null): void {
+    if (code !== 0 && !this.#orderly(code, signal) && !this.#failed && !this.#stopping) {
+      this.#failed = { rank, code, signal };
+      this.#stopOthers(`rank ${rank} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
+    }
+  }
+
+  #start(local: number): void {
+    const s = this.#s;
+    const rank = s.nodeRank * s.nproc + local;
+    const child = spawn(s.command[0]!, s.command.slice(1), {
+      env: workerEnv(s, local, rank), detached: true,
+      stdio: local === 0 ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
+    });
+    if (local !== 0) {
+      pipeLines(child.stdout!, s.out.stdout, `[rank ${rank}] `);
+      pipeLines(child.stderr!, s.out.stderr, `[rank ${rank}] `);
+    }
+    this.#children.push(child);
+    const record = { rank, pid: child.pid ?? -1, code: null as number | null, signal: null as NodeJS.Signals | null };
+    this.#workers.push(record);
+    let closed = false;
+    // 'exit' names the first failure (a rank's pipes may close later than its peers react to its death)
+    child.on('exit', (code, signal) => this.#check(rank, code, signal));
+    const onClose = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (closed) return;
+      closed = true;
+      record.code = code;
+      record.signal = signal;
+      this.#running--;
+      this.#check(rank, code, signal);
+      if (this.#running === 0) this.#finish();
+    };
+    child.on('close', onClose);
+    child.on('error', (e) => {
+      s.log(`sdd-torch launch: could not start rank ${rank} (${s.command[0]}): ${e.message}`);
+      if (child.pid === undefined) onClose(127, null);
+    });
+  }
+
+  /** Every worker is gone: the listeners off, and the result. */
+  #finish(): void {
+    if (this.#killTimer) clearTimeout(this.#killTimer);
+    for (const [sig, h] of this.#handlers) process.off(sig, h);
+    process.off('exit', this.#onExit);
+    const workers = this.#workers;
+    // a failure names its rank; workers stopped by a forwarded signal only set the exit code (e.g. 143)
+    const firstBad = this.#failed ?? workers.find((w) => w.code !== 0 && !this.#orderly(w.code, w.signal));
+    const first = firstBad ?? workers.find((w) => w.code !== 0);
+    const exitCode = !first ? 0 : first.code ?? 128 + (os.constants.signals[first.signal!] ?? 0);
+    this.#resolve({ exitCode, workers, failed: firstBad ? { rank: firstBad.rank, code: firstBad.code, signal: firstBad.signal } : undefined });
+  }
+}
+
+/** Runs the workers of one node to completion. */
+export function launch(options: LaunchOptions): Promise<LaunchResult> {
+  const s = settings(options);
+  return new Promise((resolve) => { new Workers(s, resolve); });
 }

@@ -5,7 +5,8 @@ import { tidy } from '../core/scope.js';
 import { noGrad } from '../core/autograd.js';
 import { clipGradNorm } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { checkOptionValue, invalidParameterError, NonFiniteLossError } from '../core/errors.js';
+import { checkBoolean, checkOptionValue, checkOptions, invalidParameterError, NonFiniteLossError, StateDictError } from '../core/errors.js';
+import { Module } from '../nn/module.js';
 import type { NonFinitePolicy } from '../sdd/losses.js';
 import type { DistillModel, ModelOutput } from './types.js';
 
@@ -14,6 +15,10 @@ export interface StepInput {
   targets: Tensor;
   /** 1-based epoch (loss warm-up of the DKD family reads it). */
   epoch?: number;
+  /** CRD: each image's position in the data set (B), as sdd.data.instanceSample yields it */
+  index?: Tensor;
+  /** CRD: each image's position followed by its K negatives (B x (K+1)) */
+  contrastIndex?: Tensor;
 }
 
 export interface StepResult {
@@ -31,11 +36,27 @@ export interface StepResult {
   skipped: boolean;
 }
 
+/**
+ * Builds the optimizer from the parameters to train: the student's and the method's own modules'
+ * (distiller.parameters()), e.g. `(params) => sdd.optim.sgd(params, { lr: 0.05, momentum: 0.9 })`.
+ */
+export type OptimizerFactory = (params: Tensor[]) => Optimizer<{ lr: number }>;
+
 export interface DistillerOptions {
   teacher?: DistillModel;
   student: DistillModel;
-  optimizer: Optimizer<{ lr: number }>;
-  /** clip the global gradient norm before each step (the reference: 40); 0 or null disables */
+  /**
+   * The optimizer, or a factory called with distiller.parameters() (the student's parameters and
+   * those of the method's own modules: FitNet's regressor, ...). Methods with modules of their own
+   * need the factory form (or an optimizer built from distiller.parameters()): an optimizer over the
+   * student alone would leave their modules untrained, which is an error.
+   */
+  optimizer: Optimizer<{ lr: number }> | OptimizerFactory;
+  /**
+   * clip the global gradient norm of all trained parameters (student and the method's own modules,
+   * as the reference's clip_grad_norm_(distiller.parameters(), 40)) before each step (default 40);
+   * 0 or null disables
+   */
   clipGradNorm?: number | null;
   /** return every SDD row weight in step results (costs a copy) */
   details?: boolean;
@@ -72,13 +93,18 @@ export abstract class Distiller {
   abstract readonly name: string;
   readonly teacher: DistillModel | undefined;
   readonly student: DistillModel;
-  readonly optimizer: Optimizer<{ lr: number }>;
   readonly clip: number | null;
   readonly details: boolean;
   readonly ddp: GradientSync | undefined;
   readonly nonFinite: NonFinitePolicy;
   /** whether this method needs the teacher */
   protected readonly needsTeacher: boolean = true;
+  /**
+   * Run the teacher in training mode (batch statistics, running statistics updated) as the
+   * reference's OFD does (its train() override puts every child, the teacher included, in training
+   * mode); false (eval) for every other method.
+   */
+  protected teacherTraining = false;
 
   constructor(opts: DistillerOptions) {
     if (!opts || typeof opts !== 'object') throw invalidParameterError('options', 'an options object', opts);
@@ -88,10 +114,12 @@ export abstract class Distiller {
       throw invalidParameterError('options.teacher', 'a model with forward() (or no teacher)', opts.teacher);
     }
     if (!opts.student || typeof opts.student.forward !== 'function') throw invalidParameterError('options.student', 'a model with forward()', opts.student);
-    if (!opts.optimizer || typeof opts.optimizer.step !== 'function') throw invalidParameterError('options.optimizer', 'an optimizer (e.g. sdd.optim.sgd(...))', opts.optimizer);
+    if (typeof opts.optimizer === 'function') this.#optimizerFactory = opts.optimizer;
+    else if (!opts.optimizer || typeof opts.optimizer.step !== 'function') {
+      throw invalidParameterError('options.optimizer', 'an optimizer (e.g. sdd.optim.sgd(...)) or a function (params) => optimizer', opts.optimizer);
+    } else this.#optimizer = opts.optimizer;
     this.teacher = opts.teacher;
     this.student = opts.student;
-    this.optimizer = opts.optimizer;
     this.clip = opts.clipGradNorm === undefined ? 40 : opts.clipGradNorm;
     this.details = opts.details === true;
     if (opts.ddp !== undefined && typeof opts.ddp?.averageGradients !== 'function') throw invalidParameterError('options.ddp', 'a DistributedDataParallel (await sdd.dist.ddp(student))', opts.ddp);
@@ -105,6 +133,145 @@ export abstract class Distiller {
   /** steps started by this distiller (1-based in messages) and the epoch of the current one */
   #steps = 0;
   #epoch = 1;
+
+  // ------------------------------------------------------------ modules of the method's own
+  #optimizer: Optimizer<{ lr: number }> | null = null;
+  #optimizerFactory: OptimizerFactory | null = null;
+  #optimizerChecked = false;
+  readonly #modules = new Map<string, Module>();
+
+  /**
+   * Registers a module the method trains along with the student (FitNet's `conv_reg`, ...): its
+   * parameters join parameters(), its state joins stateDict() under `name.`, it is moved to the
+   * student's device and dtype and trained in training mode (the reference's distiller.train()).
+   * Call it in the constructor, then setupOptimizer().
+   */
+  protected registerModule<M extends Module>(name: string, module: M): M {
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalidParameterError('name', 'a module name (letters, digits, _)', name);
+    if (!(module instanceof Module)) throw invalidParameterError(`module '${name}'`, 'an nn.Module', module);
+    if (this.#modules.has(name)) throw new Error(`distiller '${this.name}': a module '${name}' is already registered`);
+    if (this.#optimizerChecked) throw new Error(`distiller '${this.name}': register modules before the optimizer is set up (setupOptimizer())`);
+    const p = this.student.parameters()[0];
+    if (p) module.to({ device: p.device as never, dtype: p.dtype });
+    this.#modules.set(name, module);
+    return module;
+  }
+
+  /** The method's own modules (name, module), in registration order. */
+  ownModules(): [string, Module][] {
+    return [...this.#modules.entries()];
+  }
+
+  /** The learnable parameters of the method's own modules (empty for most methods). */
+  ownParameters(): Tensor[] {
+    return [...this.#modules.values()].flatMap((m) => m.parameters());
+  }
+
+  /**
+   * Everything this method trains: the student's parameters, then its own modules' (the reference's
+   * get_learnable_parameters()). What the optimizer factory receives and the gradient clipping covers.
+   */
+  parameters(): Tensor[] {
+    return [...this.student.parameters(), ...this.ownParameters()];
+  }
+
+  /**
+   * The state of the method's own modules under the reference's names (`conv_reg.conv.weight`,
+   * `conv_reg.bn.running_mean`, ...); empty for methods without any. The student is not included
+   * (it has its own stateDict).
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, m] of this.#modules) Object.assign(out, m.stateDict({ prefix: `${name}.` }));
+    return out;
+  }
+
+  /**
+   * Loads stateDict() entries (keys as the reference names them). Missing and unexpected keys are
+   * an error unless { strict: false }; shape mismatches always are.
+   */
+  loadStateDict(sd: Record<string, Tensor> | Map<string, Tensor>, opts: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const o = checkOptions<{ strict?: boolean }>('distiller.loadStateDict options', opts, { strict: 'boolean' });
+    const strict = o.strict === undefined ? true : checkBoolean('strict', o.strict);
+    if (sd === null || typeof sd !== 'object') throw invalidParameterError('stateDict', 'an object or Map of name -> Tensor', sd);
+    const entries = sd instanceof Map ? [...sd.entries()] : Object.entries(sd);
+    const parts = new Map<string, Record<string, Tensor>>([...this.#modules.keys()].map((n) => [n, {}]));
+    const unexpected: string[] = [];
+    for (const [k, v] of entries) {
+      const dot = k.indexOf('.');
+      const part = dot > 0 ? parts.get(k.slice(0, dot)) : undefined;
+      if (part) part[k.slice(dot + 1)] = v;
+      else unexpected.push(k);
+    }
+    const missing: string[] = [];
+    for (const [name, m] of this.#modules) {
+      const own = Object.keys(m.stateDict());
+      const part = parts.get(name)!;
+      missing.push(...own.filter((k) => !(k in part)).map((k) => `${name}.${k}`));
+      for (const k of Object.keys(part)) {
+        if (!own.includes(k)) {
+          unexpected.push(`${name}.${k}`);
+          delete part[k];
+        }
+      }
+    }
+    if (strict && (missing.length > 0 || unexpected.length > 0)) {
+      throw new StateDictError(`distiller '${this.name}'`, missing, unexpected, [],
+        this.#modules.size === 0 ? `'${this.name}' has no modules of its own: its state dict is empty` : '');
+    }
+    // every module checks its shapes before anything is copied into any of them
+    const loaded: [Module, Record<string, Tensor>][] = [...this.#modules].map(([n, m]) => [m, parts.get(n)!]);
+    const mismatched: StateDictError['mismatchedKeys'] = [];
+    for (const [n, m] of this.#modules) {
+      const own = m.stateDict({ keepVars: true });
+      for (const [k, v] of Object.entries(parts.get(n)!)) {
+        const e = own[k];
+        if (e && (e.shape.length !== v.shape.length || e.shape.some((d, i) => d !== v.shape[i]))) mismatched.push({ key: `${n}.${k}`, expected: e.shape, received: v.shape });
+      }
+    }
+    if (mismatched.length > 0) throw new StateDictError(`distiller '${this.name}'`, [], [], mismatched, '');
+    for (const [m, part] of loaded) m.loadStateDict(part, { strict: false });
+    return { missingKeys: missing, unexpectedKeys: unexpected };
+  }
+
+  /** The optimizer (built by options.optimizer's factory on first use when one was given). */
+  get optimizer(): Optimizer<{ lr: number }> {
+    this.setupOptimizer();
+    return this.#optimizer!;
+  }
+
+  /**
+   * Builds the optimizer from a factory and checks that it covers the method's own parameters.
+   * Distillers with modules of their own call it at the end of their constructor (so a wrong
+   * optimizer is reported there); otherwise it runs on first use.
+   */
+  protected setupOptimizer(): void {
+    if (this.#optimizerChecked) return;
+    if (this.#optimizer === null) {
+      const opt = this.#optimizerFactory!(this.parameters());
+      if (!opt || typeof (opt as { step?: unknown }).step !== 'function' || !Array.isArray((opt as { paramGroups?: unknown }).paramGroups)) {
+        throw invalidParameterError('options.optimizer', 'a function returning an optimizer (e.g. (params) => sdd.optim.sgd(params, { lr: 0.05 }))', opt);
+      }
+      this.#optimizer = opt;
+    }
+    const own = this.ownParameters().filter((p) => p.requiresGrad);
+    if (own.length > 0) {
+      const covered = new Set(this.#optimizer.params);
+      const names = this.ownModules().flatMap(([n, m]) => m.namedParameters({ prefix: n })).filter(([, p]) => p.requiresGrad && !covered.has(p)).map(([k]) => k);
+      if (names.length > 0) {
+        throw new Error(`distiller '${this.name}': options.optimizer does not update the method's own parameters (${names.slice(0, 4).join(', ')}` +
+          `${names.length > 4 ? `, … ${names.length} in all` : ''}): '${this.name}' trains modules of its own along with the student, and an ` +
+          'optimizer built from the student alone would leave them at their initial values. Pass a factory instead: ' +
+          'optimizer: (params) => sdd.optim.sgd(params, { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }) (it receives distiller.parameters()), ' +
+          'or build the optimizer from distiller.parameters().');
+      }
+      if (this.ddp) {
+        throw new Error(`distiller '${this.name}': options.ddp averages the student's gradients only, and '${this.name}' trains modules of its own; ` +
+          'data-parallel training of such methods is not supported yet');
+      }
+    }
+    this.#optimizerChecked = true;
+  }
 
   /**
    * Computes one named loss term. With nonFinite 'error', the losses' error for non-finite logits
@@ -134,8 +301,8 @@ export abstract class Distiller {
     this.name, term, this.#steps, this.#epoch);
   }
 
-  /** The method's weighted loss terms for one batch (teacherOut is undefined for vanilla). */
-  protected abstract losses(student: ModelOutput, teacher: ModelOutput | undefined, targets: Tensor, epoch: number): LossTerms;
+  /** The method's weighted loss terms for one batch (teacherOut is undefined for vanilla; input: the whole step input, e.g. CRD's indices). */
+  protected abstract losses(student: ModelOutput, teacher: ModelOutput | undefined, targets: Tensor, epoch: number, input: StepInput): LossTerms;
 
   /** One training step (single process: with options.ddp use stepAsync). */
   step(input: StepInput): StepResult {
@@ -161,8 +328,11 @@ export abstract class Distiller {
     if (!(images instanceof Tensor)) throw invalidParameterError('images', 'a Tensor', images);
     if (!(targets instanceof Tensor)) throw invalidParameterError('targets', 'a Tensor', targets);
     if (this.needsTeacher && !this.teacher) throw new Error(`distiller '${this.name}' needs a teacher (options.teacher)`);
+    this.setupOptimizer();
     this.student.train();
-    this.teacher?.eval();
+    for (const m of this.#modules.values()) m.train();
+    if (this.teacherTraining) this.teacher?.train();
+    else this.teacher?.eval();
     this.#steps += 1;
     this.#epoch = epoch;
     return tidy(() => {
@@ -171,7 +341,7 @@ export abstract class Distiller {
       const studentOut = this.student.forward(images);
       let lt: LossTerms;
       try {
-        lt = this.losses(studentOut, teacherOut, targets, epoch);
+        lt = this.losses(studentOut, teacherOut, targets, epoch, input);
       } catch (e) {
         throw this.#asNonFinite(e, null);
       }
@@ -218,7 +388,7 @@ export abstract class Distiller {
   /** Clipping and the optimizer step; returns the gradient norm before clipping (NaN without clipping). */
   #update(): number {
     return tidy(() => {
-      const gradNorm = this.clip ? clipGradNorm(this.student.parameters(), this.clip) : Number.NaN;
+      const gradNorm = this.clip ? clipGradNorm(this.parameters(), this.clip) : Number.NaN;
       this.optimizer.step();
       return gradNorm;
     });

@@ -5,13 +5,19 @@ import { kd } from '../sdd/losses.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
 import { methodSettings } from './settings.js';
+import type { ExperimentConfig } from '../experiment/config.js';
 
 export const KD_DEFAULTS = { ceWeight: 0.1, kdWeight: 0.9, temperature: 4 };
 export type KdSettings = typeof KD_DEFAULTS;
 
 export class KD extends Distiller {
+  /** Settings from an experiment config: the reference's KD section (SD-KD reads it too). */
+  static fromConfig(cfg: ExperimentConfig): KdSettings {
+    return { ceWeight: cfg.KD.LOSS.CE_WEIGHT, kdWeight: cfg.KD.LOSS.KD_WEIGHT, temperature: cfg.KD.TEMPERATURE };
+  }
   readonly name = 'kd';
   readonly settings: KdSettings;
+
   constructor(opts: DistillerOptions & Partial<KdSettings>) {
     super(opts);
     this.settings = methodSettings('kd', opts, KD_DEFAULTS);

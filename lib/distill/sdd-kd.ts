@@ -6,13 +6,16 @@ import { sddKd } from '../sdd/losses.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
 import { methodSettings } from './settings.js';
-import { KD_DEFAULTS } from './kd.js';
+import { KD, KD_DEFAULTS } from './kd.js';
 import { sddTerms, requireScaleLogits } from './sdd-common.js';
 
 export const SDD_KD_DEFAULTS = { ...KD_DEFAULTS, complementaryWeight: 2 };
 
 export class SddKD extends Distiller {
+  /** The KD section, as KD reads it (complementaryWeight has no config key: its default). */
+  static fromConfig = KD.fromConfig;
   readonly name = 'sdd_kd';
+
   readonly settings: typeof SDD_KD_DEFAULTS;
   constructor(opts: DistillerOptions & Partial<typeof SDD_KD_DEFAULTS>) {
     super(opts);

@@ -6,12 +6,18 @@ import { sddNkd } from '../sdd/losses.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelOutput } from './types.js';
 import { lossWarmup, methodSettings } from './settings.js';
+import type { ExperimentConfig } from '../experiment/config.js';
 import { requireScaleLogits, sddTerms } from './sdd-common.js';
 
 export const SDD_NKD_DEFAULTS = { ceWeight: 1, temperature: 4, gamma: 8, warmup: 20, complementaryWeight: 2, excludeTarget: false };
 
 export class SddNKD extends Distiller {
+  /** Settings from an experiment config: the reference's SDD_NKD reads the DKD section (gamma = DKD.BETA). */
+  static fromConfig(cfg: ExperimentConfig): Partial<typeof SDD_NKD_DEFAULTS> {
+    return { ceWeight: cfg.DKD.CE_WEIGHT, temperature: cfg.DKD.T, gamma: cfg.DKD.BETA, warmup: cfg.DKD.WARMUP };
+  }
   readonly name = 'sdd_nkd';
+
   readonly settings: typeof SDD_NKD_DEFAULTS;
   constructor(opts: DistillerOptions & Partial<typeof SDD_NKD_DEFAULTS>) {
     super(opts);

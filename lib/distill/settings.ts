@@ -14,6 +14,8 @@ const RANGES: Record<string, OptionSpec> = {
 const HINTS: Record<string, string> = {
   T: 'temperature', TEMPERATURE: 'temperature', CE_WEIGHT: 'ceWeight', KD_WEIGHT: 'kdWeight', ALPHA: 'alpha', BETA: 'beta',
   WARMUP: 'warmup', GAMMA: 'gamma', M: 'models.create(name, { scales }) (the regions come from the model)',
+  FEAT_WEIGHT: 'featWeight', HINT_LAYER: 'hintLayer', INPUT_SIZE: 'inputSize', P: 'p', K: 'k', DISTANCE_WEIGHT: 'distanceWeight',
+  ANGLE_WEIGHT: 'angleWeight', EPSILON: 'eps', SQUARED: 'squared',
   scales: 'models.create(name, { scales }) (the regions come from the model)',
 };
 

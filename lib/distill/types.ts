@@ -6,6 +6,12 @@ export interface ModelOutput {
   logits: Tensor;
   /** B x K x N logits of the N regions (the same fc over multi-scale pooled features). */
   scaleLogits?: Tensor;
+  /**
+   * What the feature-distillation methods read (the zoo's models return it): the stage outputs
+   * (the reference's feats["feats"], stem first), their pre-activation versions
+   * (feats["preact_feats"]), the pooled vector the classifier scores (feats["pooled_feat"]).
+   */
+  features?: { stages?: Tensor[]; preact?: Tensor[]; pooled?: Tensor; map?: Tensor };
 }
 
 export interface DistillModel {

@@ -6,7 +6,12 @@ import type { ModelOutput } from './types.js';
 import { methodSettings } from './settings.js';
 
 export class Vanilla extends Distiller {
+  /** No settings of its own (the reference's DISTILLER.TYPE NONE). */
+  static fromConfig(): Record<string, never> {
+    return {};
+  }
   readonly name = 'vanilla';
+
   protected override readonly needsTeacher = false;
   constructor(opts: DistillerOptions) {
     super(opts);

@@ -1,11 +1,12 @@
 // The authors' experiment configurations, shipped with the package (presets/, verbatim YAML of the
-// reference repository): `sdd-torch train --preset cifar100/sdd_kd/res32x4_res8x4`.
+// reference repository): `sdd-torch train --preset cifar100/sdd_kd/res32x4_res8x4`, or
+// sdd.experiment.build('cifar100/sdd_kd/res32x4_res8x4', ...).
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 
-/** presets/ of the package (this file is lib/cli/presets.ts, compiled to dist/cli/presets.js: two levels below the package root). */
+/** presets/ of the package (this file is lib/experiment/presets.ts, compiled to dist/experiment/presets.js: two levels below the package root). */
 export const presetsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'presets');
 
 /** Every preset name (the path below presets/ without .yaml), sorted. */

@@ -8,7 +8,7 @@ import { Module } from '../nn/module.js';
 import { AvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';
 import * as init from '../nn/init.js';
-import { ACT, SddModel, cba, conv3x3, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
+import { ACT, SddModel, avgPoolAll, cba, conv3x3, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
 
 export class ImageNetBasicBlock extends Module {
   static readonly expansion = 1;
@@ -93,12 +93,14 @@ export class ImageNetResNet extends SddModel {
   declare layer4: Sequential;
   declare avgpool: AvgPool2d;
   declare fc: Linear;
-  readonly stageChannels = [256, 512, 1024, 2048];
+  readonly #expansion: number;
   #inplanes = 64;
 
   constructor(arch: string, block: BlockClass, layers: number[], opts: ModelOptions = {}) {
     super(arch, opts, { numClasses: 1000 });
+    if (this.cub200) throw new RangeError(`${arch}: the ImageNet models have no CUB-200 variant; CUB-200 uses the CIFAR zoo's models (dataset: 'cub200')`);
     this.#inplanes = 64;
+    this.#expansion = block.expansion;
     this.registerModule('conv1', new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false }));
     this.registerModule('bn1', new BatchNorm2d(64));
     this.registerModule('relu', new ReLU());
@@ -139,6 +141,32 @@ export class ImageNetResNet extends SddModel {
     return this.fc;
   }
 
+  /**
+   * The output widths of the four stages: [256, 512, 1024, 2048] for the bottleneck ResNets, as the
+   * reference's get_stage_channels. (The reference returns that list for ResNet18/34 too; here it is
+   * their own, [64, 128, 256, 512], the channels their features have.)
+   */
+  override stageChannels(): number[] {
+    return [64, 128, 256, 512].map((c) => c * this.#expansion);
+  }
+
+  /** The last BatchNorm of the last block of stages 2, 3, 4 (the reference's get_bn_before_relu; stage 1 is left out there). */
+  override bnBeforeRelu(): BatchNorm2d[] {
+    return [this.layer2, this.layer3, this.layer4].map((l) => {
+      const b = l.children().at(-1)!;
+      return b instanceof ImageNetBottleneck ? b.bn3 : (b as ImageNetBasicBlock).bn2;
+    });
+  }
+
+  override defaultInputSize(): [number, number] {
+    return [224, 224];
+  }
+
+  /** nn.AvgPool2d(7) on the 7x7 map (224x224 input): the whole map. */
+  protected override globalPool(map: Tensor): Tensor {
+    return avgPoolAll(map);
+  }
+
   protected body(x: Tensor): BodyOutput {
     const stem = cba(this.conv1, this.bn1, x, ACT.none);
     const s = stem.relu();
@@ -160,10 +188,10 @@ export class ImageNetResNet extends SddModel {
 export class MobileNetV1 extends SddModel {
   declare model: Sequential;
   declare fc: Linear;
-  readonly stageChannels = [128, 256, 512, 1024];
 
   constructor(arch: string, opts: ModelOptions = {}) {
     super(arch, opts, { numClasses: 1000 });
+    if (this.cub200) throw new RangeError(`${arch}: the ImageNet models have no CUB-200 variant; CUB-200 uses the CIFAR zoo's models (dataset: 'cub200')`);
     const convBn = (inp: number, oup: number, stride: number): Sequential =>
       new Sequential(new Conv2d(inp, oup, 3, { stride, padding: 1, bias: false }), new BatchNorm2d(oup), new ReLU());
     const convDw = (inp: number, oup: number, stride: number): Sequential => new Sequential(
@@ -181,6 +209,25 @@ export class MobileNetV1 extends SddModel {
 
   classifierLayer(): Linear {
     return this.fc;
+  }
+
+  /** [128, 256, 512, 1024] (the reference's get_stage_channels). */
+  override stageChannels(): number[] {
+    return [128, 256, 512, 1024];
+  }
+
+  /** The BatchNorm before the last ReLU of blocks 3, 5, 11, 13 (the reference's get_bn_before_relu). */
+  override bnBeforeRelu(): BatchNorm2d[] {
+    return [3, 5, 11, 13].map((i) => (this.model.at(i) as Sequential).at(4) as BatchNorm2d);
+  }
+
+  override defaultInputSize(): [number, number] {
+    return [224, 224];
+  }
+
+  /** nn.AvgPool2d(7) on the 7x7 map (224x224 input): the whole map. */
+  protected override globalPool(map: Tensor): Tensor {
+    return avgPoolAll(map);
   }
 
   /** Blocks first..last of `model`, the last one without its final ReLU (the reference's model[i][:-1]). */

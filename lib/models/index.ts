@@ -4,6 +4,7 @@
 import { checkDevice, type Device, type DTypeLike } from '../core/dtype.js';
 import { checkBoolean, checkOptions, invalidParameterError } from '../core/errors.js';
 import { registerFactory } from '../core/registry.js';
+import { NUM_CLASSES } from '../data/classes.js';
 import { SddModel, type ModelOptions } from './base.js';
 import { cifarResNets } from './resnet-cifar.js';
 import { wideResNets } from './wrn.js';
@@ -13,7 +14,7 @@ import { shuffleNets } from './shufflenet.js';
 import { cifarResNetV2s } from './resnetv2.js';
 import { imagenetModels } from './imagenet.js';
 
-export { SddModel, type ModelOptions, type ModelOutput, type ModelFeatures, type BodyOutput } from './base.js';
+export { SddModel, type ModelOptions, type ModelOutput, type ModelFeatures, type BodyOutput, type FeatureShapes } from './base.js';
 export { CifarResNet, BasicBlock } from './resnet-cifar.js';
 export { WideResNet, WideBasicBlock, NetworkBlock } from './wrn.js';
 export { VGG } from './vgg.js';
@@ -44,7 +45,6 @@ export interface CreateOptions extends ModelOptions {
 }
 
 const FAMILY: Record<Dataset, ModelFamily> = { cifar: 'cifar', cifar100: 'cifar', cifar10: 'cifar', cub200: 'cifar', imagenet: 'imagenet' };
-const DEFAULT_CLASSES: Record<Dataset, number> = { cifar: 100, cifar100: 100, cifar10: 10, cub200: 200, imagenet: 1000 };
 
 const registry: Record<ModelFamily, Map<string, ModelFactory>> = { cifar: new Map(), imagenet: new Map() };
 const aliases: Record<ModelFamily, Map<string, string>> = { cifar: new Map(), imagenet: new Map() };
@@ -111,7 +111,11 @@ export function resolve(name: string, dataset?: Dataset): { family: ModelFamily;
 }
 
 /**
- * Builds a zoo model: `create('resnet32x4', { numClasses: 100, scales: [1, 2, 4] })`. Reference
+ * Builds a zoo model: `create('resnet32x4', { numClasses: 100, scales: [1, 2, 4] })`. With
+ * `dataset: 'cub200'` it is the reference's CUB-200 variant for 224x224 images (7x7 stride-2 stem
+ * where the reference has one, see ModelOptions.cub200), numClasses 200 by default. Scale lists
+ * other than [1], [1, 2], [1, 2, 4] need allowAnyScales; maps smaller than the largest scale need
+ * allowReplicate (CIFAR MobileNetV2 at 32x32 with [1, 2, 4], as the reference runs it). Reference
  * names with the "_sdd" suffix resolve to the same models (resnet32x4_sdd, ShuffleV1_sdd, ...).
  * The architecture, state-dict keys, shapes, parameter counts and initialisation (same draws per
  * manualSeed) are the reference's.
@@ -119,12 +123,19 @@ export function resolve(name: string, dataset?: Dataset): { family: ModelFamily;
 export function create(name: string, opts: CreateOptions = {}): SddModel {
   const o = checkOptions<CreateOptions>('models.create options', opts, {
     numClasses: { kind: 'integer', min: 1 }, scales: 'any', poolMode: 'any', dataset: 'any', device: 'any', dtype: 'any', channelsLast: 'boolean',
-  }, { hints: { num_classes: 'numClasses', M: 'scales', pretrained: 'nothing (load weights with sdd.checkpoint.load + model.loadStateDict)', channels_last: 'channelsLast' } });
+    allowAnyScales: 'boolean', allowReplicate: 'boolean', cub200: 'boolean',
+  }, { hints: { num_classes: 'numClasses', M: 'scales', pretrained: 'nothing (load weights with sdd.checkpoint.load + model.loadStateDict)', channels_last: 'channelsLast',
+    allow_any_scales: 'allowAnyScales', allow_replicate: 'allowReplicate' } });
   if (o.device !== undefined) checkDevice('options.device', o.device);
   const { family, name: resolved } = resolve(name, o.dataset);
   const dataset: Dataset = o.dataset ?? family;
   const factory = registry[family].get(resolved)!;
-  const model = factory({ numClasses: o.numClasses ?? DEFAULT_CLASSES[dataset], scales: o.scales, poolMode: o.poolMode });
+  const model = factory({ numClasses: o.numClasses ?? NUM_CLASSES[dataset === 'cifar' ? 'cifar100' : dataset], scales: o.scales, poolMode: o.poolMode,
+    ...(o.allowAnyScales !== undefined ? { allowAnyScales: o.allowAnyScales } : {}),
+    ...(o.allowReplicate !== undefined ? { allowReplicate: o.allowReplicate } : {}),
+    // the reference's CUB-200 variant (7x7 stride-2 stem where it has one) for dataset 'cub200'
+    ...(dataset === 'cub200' || o.cub200 === true ? { cub200: true } : {}),
+  });
   if (!(model instanceof SddModel)) throw new TypeError(`models.create: the factory of "${resolved}" did not return an SddModel`);
   if (o.device !== undefined || o.dtype !== undefined) {
     model.to({ ...(o.device !== undefined ? { device: checkDevice('device', o.device) } : {}), ...(o.dtype !== undefined ? { dtype: o.dtype } : {}) });

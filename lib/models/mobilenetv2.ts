@@ -4,10 +4,10 @@
 // for 32x32 inputs (the SDD head then repeats cells, as the reference does).
 import { Tensor } from '../core/tensor.js';
 import { Module } from '../nn/module.js';
-import { AvgPool2d, BatchNorm2d, Conv2d, Linear, ReLU } from '../nn/layers.js';
+import { AvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU } from '../nn/layers.js';
 import { ModuleList, Sequential } from '../nn/containers.js';
 import * as init from '../nn/init.js';
-import { ACT, SddModel, cba, markEphemeral, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
+import { ACT, SddModel, avgPoolAll, cba, markEphemeral, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
 
 function convBn(inp: number, oup: number, stride: number): Sequential {
   return new Sequential(new Conv2d(inp, oup, 3, { stride, padding: 1, bias: false }), new BatchNorm2d(oup), new ReLU());
@@ -73,13 +73,17 @@ export class MobileNetV2 extends SddModel {
   declare classifier: Sequential;
   declare avgpool: AvgPool2d;
   readonly lastChannel: number;
-  readonly stageChannels: number[];
+  readonly #stageChannels: number[];
 
   constructor(arch: string, expansion: number, widthMult: number, opts: ModelOptions = {}, inputSize = 32) {
-    super(arch, opts, { numClasses: 100, allowReplicate: true });
+    super(arch, opts, { numClasses: 100 });
     if (inputSize % 32 !== 0) throw new RangeError('MobileNetV2: inputSize must be a multiple of 32');
     let inputChannel = Math.trunc(32 * widthMult);
-    this.registerModule('conv1', convBn(3, inputChannel, 2));
+    // CUB-200 (the reference's modify_student_model_for_cub200): 7x7 stride-2 conv-BN-ReLU and a 2x2
+    // max-pool as the stem (7x7 last map at 224x224)
+    this.registerModule('conv1', this.cub200
+      ? new Sequential(new Conv2d(3, inputChannel, 7, { stride: 2, padding: 3, bias: false }), new BatchNorm2d(inputChannel), new ReLU(), new MaxPool2d(2))
+      : convBn(3, inputChannel, 2));
     const blocks = new ModuleList();
     for (const [t0, c, n, s] of SETTING) {
       const t = t0 < 0 ? expansion : t0;
@@ -97,7 +101,7 @@ export class MobileNetV2 extends SddModel {
     this.registerModule('conv2', conv1x1Bn(inputChannel, this.lastChannel));
     this.registerModule('classifier', new Sequential(new Linear(this.lastChannel, this.numClasses)));
     const H = inputSize / (32 / 2);
-    this.registerModule('avgpool', new AvgPool2d(H, { ceilMode: true }));
+    this.registerModule('avgpool', new AvgPool2d(this.cub200 ? 8 : H, { ceilMode: true }));
     for (const m of this.modules()) {
       if (m instanceof Conv2d) {
         const k = m.kernelSize[0] * m.kernelSize[1] * m.outChannels;
@@ -111,11 +115,27 @@ export class MobileNetV2 extends SddModel {
         init.zeros_(m.bias!);
       }
     }
-    this.stageChannels = [32, 24, 32, 96, 320].map((c) => Math.trunc(c * widthMult));
+    this.#stageChannels = [32, 24, 32, 96, 320].map((c) => Math.trunc(c * widthMult));
   }
 
   classifierLayer(): Linear {
     return this.classifier.at(0) as Linear;
+  }
+
+  /** nn.AvgPool2d(H, ceil_mode) (8 for CUB-200): the whole map. */
+  protected override globalPool(map: Tensor): Tensor {
+    return avgPoolAll(map);
+  }
+
+  /** [32, 24, 32, 96, 320] x width (the reference's stage_channels). */
+  override stageChannels(): number[] {
+    return [...this.#stageChannels];
+  }
+
+  /** The projecting BatchNorm of the last block of block groups 1, 2, 4, 6 (the reference's get_bn_before_relu). */
+  override bnBeforeRelu(): BatchNorm2d[] {
+    const b = this.blocks.children() as Sequential[];
+    return [1, 2, 4, 6].map((i) => (b[i]!.children().at(-1) as InvertedResidual).conv.children().at(-1) as BatchNorm2d);
   }
 
   protected body(x: Tensor): BodyOutput {

@@ -6,7 +6,7 @@ import { Module } from '../nn/module.js';
 import { BatchNorm2d, Conv2d, Linear, ReLU, AvgPool2d } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';
 import * as init from '../nn/init.js';
-import { ACT, SddModel, cba, conv3x3, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
+import { ACT, SddModel, avgPoolAll, cba, conv3x3, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
 
 /** Two 3x3 conv-BN layers and an identity (or 1x1 conv-BN) shortcut; ReLU after the sum. */
 export class BasicBlock extends Module {
@@ -87,7 +87,7 @@ export class CifarResNet extends SddModel {
   declare layer3: Sequential;
   declare avgpool: AvgPool2d;
   declare fc: Linear;
-  readonly stageChannels: number[];
+  readonly #stageChannels: number[];
   #inplanes: number;
 
   constructor(arch: string, depth: number, numFilters: number[], opts: ModelOptions = {}) {
@@ -95,15 +95,18 @@ export class CifarResNet extends SddModel {
     if ((depth - 2) % 6 !== 0) throw new RangeError('When use basicblock, depth should be 6n+2, e.g. 20, 32, 44, 56, 110, 1202');
     const n = (depth - 2) / 6;
     this.#inplanes = numFilters[0]!;
-    this.registerModule('conv1', new Conv2d(3, numFilters[0]!, 3, { padding: 1, bias: false }));
+    // CUB-200 (the reference's modify_*_for_cub200): 7x7 stride-2 stem, 28x28 last map at 224x224
+    this.registerModule('conv1', this.cub200
+      ? new Conv2d(3, numFilters[0]!, 7, { stride: 2, padding: 3, bias: false })
+      : new Conv2d(3, numFilters[0]!, 3, { padding: 1, bias: false }));
     this.registerModule('bn1', new BatchNorm2d(numFilters[0]!));
     this.registerModule('relu', new ReLU());
     this.registerModule('layer1', this.#makeLayer(numFilters[1]!, n));
     this.registerModule('layer2', this.#makeLayer(numFilters[2]!, n, 2));
     this.registerModule('layer3', this.#makeLayer(numFilters[3]!, n, 2));
-    this.registerModule('avgpool', new AvgPool2d(8));
+    this.registerModule('avgpool', new AvgPool2d(this.cub200 ? 28 : 8));
     this.registerModule('fc', new Linear(numFilters[3]! * BasicBlock.expansion, this.numClasses));
-    this.stageChannels = numFilters;
+    this.#stageChannels = numFilters;
     this.registerConvBn(this.conv1, this.bn1);
     for (const m of this.modules()) {
       if (m instanceof Conv2d) init.kaimingNormal_(m.weight, { mode: 'fan_out', nonlinearity: 'relu' });
@@ -130,6 +133,21 @@ export class CifarResNet extends SddModel {
 
   classifierLayer(): Linear {
     return this.fc;
+  }
+
+  /** nn.AvgPool2d(8) (28 for CUB-200): the whole map. */
+  protected override globalPool(map: Tensor): Tensor {
+    return avgPoolAll(map);
+  }
+
+  /** The filter widths [stem, stage 1, 2, 3] (the reference's stage_channels). */
+  override stageChannels(): number[] {
+    return [...this.#stageChannels];
+  }
+
+  /** bn2 of each stage's last block (the reference's get_bn_before_relu). */
+  override bnBeforeRelu(): BatchNorm2d[] {
+    return [this.layer1, this.layer2, this.layer3].map((l) => (l.children().at(-1) as BasicBlock).bn2);
   }
 
   protected body(x: Tensor): BodyOutput {

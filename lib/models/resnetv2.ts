@@ -105,13 +105,19 @@ export class CifarResNetV2 extends SddModel {
   declare layer4: Sequential;
   declare avgpool: AdaptiveAvgPool2d;
   declare linear: Linear;
-  readonly stageChannels = [256, 512, 1024, 2048];
+  readonly #expansion: number;
   #inPlanes = 64;
 
   constructor(arch: string, block: BlockClass, numBlocks: number[], opts: ModelOptions & { zeroInitResidual?: boolean } = {}) {
     super(arch, opts, { numClasses: 100 });
     this.#inPlanes = 64;
-    this.registerModule('conv1', new Conv2d(3, 64, 3, { stride: 1, padding: 1, bias: false }));
+    this.#expansion = block.expansion;
+    // CUB-200 (the reference's modify_teacher_model_for_cub200): ResNet50 gets a 7x7 stride-2 stem
+    // (14x14 last map at 224x224); ResNet18 only a new classifier (28x28 last map)
+    const cubStem = this.cub200 && block === V2Bottleneck;
+    this.registerModule('conv1', cubStem
+      ? new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false })
+      : new Conv2d(3, 64, 3, { stride: 1, padding: 1, bias: false }));
     this.registerModule('bn1', new BatchNorm2d(64));
     this.registerModule('layer1', this.#makeLayer(block, 64, numBlocks[0]!, 1));
     this.registerModule('layer2', this.#makeLayer(block, 128, numBlocks[1]!, 2));
@@ -147,6 +153,23 @@ export class CifarResNetV2 extends SddModel {
 
   classifierLayer(): Linear {
     return this.linear;
+  }
+
+  /**
+   * The output widths of the four stages: [256, 512, 1024, 2048] for ResNet50, as the reference's
+   * stage_channels. (The reference returns that list for ResNet18 too; here it is ResNet18's own,
+   * [64, 128, 256, 512], the channels its features have.)
+   */
+  override stageChannels(): number[] {
+    return [64, 128, 256, 512].map((c) => c * this.#expansion);
+  }
+
+  /** The last BatchNorm of each stage's last block (the reference's get_bn_before_relu). */
+  override bnBeforeRelu(): BatchNorm2d[] {
+    return [this.layer1, this.layer2, this.layer3, this.layer4].map((l) => {
+      const b = l.children().at(-1)!;
+      return b instanceof V2Bottleneck ? b.bn3 : (b as V2BasicBlock).bn2;
+    });
   }
 
   protected body(x: Tensor): BodyOutput {

@@ -5,9 +5,14 @@ import { Tensor, cat } from '../core/tensor.js';
 import { Module } from '../nn/module.js';
 import { AvgPool2d, BatchNorm2d, ChannelShuffle, Conv2d, Linear } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';
-import { ACT, SddModel, cba, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
+import { ACT, SddModel, avgPoolAll, cba, markEphemeral, release, runBlocks, type BodyOutput, type ModelOptions } from './base.js';
 import { runStages } from './resnet-cifar.js';
 import type { ActCode } from '../nn/binding.js';
+
+/** The 1x1 stem convolution, or the CUB-200 variant's 7x7 stride-2 one. */
+function stem(cub200: boolean): Conv2d {
+  return cub200 ? new Conv2d(3, 24, 7, { stride: 2, padding: 3, bias: false }) : new Conv2d(3, 24, 1, { bias: false });
+}
 
 // ------------------------------------------------------------------ ShuffleNet V1
 
@@ -85,10 +90,13 @@ export class ShuffleNetV1 extends SddModel {
   declare layer3: Sequential;
   declare linear: Linear;
   #inPlanes = 24;
+  readonly #stageChannels: number[];
 
   constructor(arch: string, cfg: { outPlanes: number[]; numBlocks: number[]; groups: number }, opts: ModelOptions = {}) {
     super(arch, opts, { numClasses: 100 });
-    this.registerModule('conv1', new Conv2d(3, 24, 1, { bias: false }));
+    // CUB-200 (the reference's modify_student_model_for_cub200): 7x7 stride-2 stem, 14x14 last map at 224x224
+    this.registerModule('conv1', stem(this.cub200));
+    this.#stageChannels = [24, ...cfg.outPlanes];
     this.registerModule('bn1', new BatchNorm2d(24));
     this.#inPlanes = 24;
     this.registerModule('layer1', this.#makeLayer(cfg.outPlanes[0]!, cfg.numBlocks[0]!, cfg.groups));
@@ -111,6 +119,20 @@ export class ShuffleNetV1 extends SddModel {
 
   classifierLayer(): Linear {
     return this.linear;
+  }
+
+  /** nn.AvgPool2d(4) (14 for CUB-200): the whole map. */
+  protected override globalPool(map: Tensor): Tensor {
+    return avgPoolAll(map);
+  }
+
+  /**
+   * [24, 240, 480, 960]: the channels of features.stages. The reference's ShuffleNet has no
+   * get_stage_channels (its stage_channels line is commented out); this follows its ShuffleNetV2's
+   * definition ([stem, stage outputs]).
+   */
+  override stageChannels(): number[] {
+    return [...this.#stageChannels];
   }
 
   protected body(x: Tensor): BodyOutput {
@@ -249,14 +271,14 @@ export class ShuffleNetV2 extends SddModel {
   declare conv2: Conv2d;
   declare bn2: BatchNorm2d;
   declare linear: Linear;
-  readonly stageChannels: number[];
+  readonly #stageChannels: number[];
   #inChannels = 24;
 
   constructor(arch: string, netSize: number, opts: ModelOptions = {}) {
     super(arch, opts, { numClasses: 100 });
     const cfg = V2_CONFIGS[String(netSize)];
     if (!cfg) throw new RangeError(`ShuffleNetV2: unknown net size ${netSize}; one of ${Object.keys(V2_CONFIGS).join(', ')}`);
-    this.registerModule('conv1', new Conv2d(3, 24, 1, { bias: false }));
+    this.registerModule('conv1', stem(this.cub200));
     this.registerModule('bn1', new BatchNorm2d(24));
     this.#inChannels = 24;
     this.registerModule('layer1', this.#makeLayer(cfg.outChannels[0]!, cfg.numBlocks[0]!));
@@ -265,7 +287,7 @@ export class ShuffleNetV2 extends SddModel {
     this.registerModule('conv2', new Conv2d(cfg.outChannels[2]!, cfg.outChannels[3]!, 1, { stride: 1, padding: 0, bias: false }));
     this.registerModule('bn2', new BatchNorm2d(cfg.outChannels[3]!));
     this.registerModule('linear', new Linear(cfg.outChannels[3]!, this.numClasses));
-    this.stageChannels = cfg.outChannels;
+    this.#stageChannels = [24, ...cfg.outChannels.slice(0, -1)];
     this.registerConvBn(this.conv1, this.bn1);
     this.registerConvBn(this.conv2, this.bn2);
   }
@@ -281,6 +303,16 @@ export class ShuffleNetV2 extends SddModel {
 
   classifierLayer(): Linear {
     return this.linear;
+  }
+
+  /** F.avg_pool2d(out, 4): the whole map. */
+  protected override globalPool(map: Tensor): Tensor {
+    return avgPoolAll(map);
+  }
+
+  /** [24, stage widths] (the reference's get_stage_channels: [24, 116, 232, 464] for ShuffleV2). */
+  override stageChannels(): number[] {
+    return [...this.#stageChannels];
   }
 
   protected body(x: Tensor): BodyOutput {

@@ -42,7 +42,7 @@ export class VGG extends SddModel {
   declare pool3: MaxPool2d;
   declare pool4: AdaptiveAvgPool2d;
   declare classifier: Linear;
-  readonly stageChannels: number[];
+  readonly #stageChannels: number[];
 
   constructor(arch: string, cfg: number[][], batchNorm: boolean, opts: ModelOptions = {}) {
     super(arch, opts, { numClasses: 100 });
@@ -67,11 +67,26 @@ export class VGG extends SddModel {
         init.zeros_(m.bias!);
       }
     }
-    this.stageChannels = cfg.map((c) => c.at(-1)!);
+    // CUB-200: the reference only replaces the classifier (28x28 last map at 224x224)
+    this.#stageChannels = cfg.map((c) => c.at(-1)!);
   }
 
   classifierLayer(): Linear {
     return this.classifier;
+  }
+
+  /** The last width of each of the five blocks (the reference's stage_channels). */
+  override stageChannels(): number[] {
+    return [...this.#stageChannels];
+  }
+
+  /** The last BatchNorm of blocks 1-4 (the ReLU after it is applied outside; the reference's get_bn_before_relu). */
+  override bnBeforeRelu(): BatchNorm2d[] {
+    return [this.block1, this.block2, this.block3, this.block4].map((b) => {
+      const last = b.children().at(-1);
+      if (!(last instanceof BatchNorm2d)) throw new Error(`${this.arch}: built without BatchNorm, it has no BatchNorm before its ReLUs`);
+      return last;
+    });
   }
 
   protected body(x: Tensor): BodyOutput {

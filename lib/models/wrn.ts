@@ -6,7 +6,7 @@ import { BatchNorm2d, Conv2d, Linear, ReLU } from '../nn/layers.js';
 import { Sequential } from '../nn/containers.js';
 import * as init from '../nn/init.js';
 import * as F from '../nn/functional.js';
-import { ACT, SddModel, cba, markEphemeral, release, type BodyOutput, type ModelOptions } from './base.js';
+import { ACT, SddModel, avgPoolAll, cba, markEphemeral, release, type BodyOutput, type ModelOptions } from './base.js';
 
 /** BN-ReLU-conv, BN-ReLU-conv, plus the input (or a 1x1 conv of the activated input when widths differ). */
 export class WideBasicBlock extends Module {
@@ -77,10 +77,14 @@ export class WideResNet extends SddModel {
   declare relu: ReLU;
   declare fc: Linear;
   readonly nChannels: number;
-  readonly stageChannels: number[];
+  readonly #stageChannels: number[];
 
   constructor(arch: string, depth: number, widenFactor: number, opts: ModelOptions & { dropRate?: number } = {}) {
     super(arch, opts, { numClasses: 100 });
+    if (this.cub200) {
+      throw new RangeError(`${arch}: the reference has no CUB-200 variant of the wide ResNets (its modify_*_for_cub200 knows ` +
+        'resnet8x4, resnet32x4, ResNet18, ResNet50, vgg8, vgg13, ShuffleV1, ShuffleV2 and MobileNetV2)');
+    }
     const nCh = [16, 16 * widenFactor, 32 * widenFactor, 64 * widenFactor];
     if ((depth - 4) % 6 !== 0) throw new RangeError('depth should be 6n+4');
     const n = (depth - 4) / 6;
@@ -104,11 +108,26 @@ export class WideResNet extends SddModel {
         init.zeros_(m.bias!);
       }
     }
-    this.stageChannels = nCh;
+    this.#stageChannels = nCh;
   }
 
   classifierLayer(): Linear {
     return this.fc;
+  }
+
+  /** F.avg_pool2d(out, 8): the whole map. */
+  protected override globalPool(map: Tensor): Tensor {
+    return avgPoolAll(map);
+  }
+
+  /** [16, 16k, 32k, 64k] (the reference's stage_channels). */
+  override stageChannels(): number[] {
+    return [...this.#stageChannels];
+  }
+
+  /** The BatchNorms that pre-activate stage outputs 1, 2, 3 (the reference's get_bn_before_relu). */
+  override bnBeforeRelu(): BatchNorm2d[] {
+    return [(this.block2.layer.at(0) as WideBasicBlock).bn1, (this.block3.layer.at(0) as WideBasicBlock).bn1, this.bn1];
   }
 
   protected body(x: Tensor): BodyOutput {

@@ -3,7 +3,7 @@ import { Tensor } from '../core/tensor.js';
 import { checkInteger, invalidParameterError } from '../core/errors.js';
 import { Module, isEphemeral, markEphemeral } from './module.js';
 import { Activation, BatchNorm2d, Conv2d, isConvBnPair } from './layers.js';
-import type { ActCode } from './binding.js';
+import { ACT, type ActCode } from './binding.js';
 
 function checkModule(name: string, m: unknown): Module {
   if (!(m instanceof Module)) throw invalidParameterError(name, 'an nn.Module', m);
@@ -86,7 +86,7 @@ export class Sequential extends IndexedModules {
           bn = next;
           used++;
         }
-        let act: ActCode = 0;
+        let act: ActCode = ACT.none;
         let param = 0;
         const a = kids[i + used];
         if (a instanceof Activation && stock(a, Activation)) {

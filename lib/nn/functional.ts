@@ -2,50 +2,53 @@
 import './binding.js';
 import { native } from '../core/native.js';
 import { Tensor, fromHandle, unwrapTensor } from '../core/tensor.js';
-import { checkBoolean, checkInteger, checkOptions, checkPair, invalidParameterError } from '../core/errors.js';
-import { paddingModeCode, type IntPair, type PaddingMode } from './binding.js';
+import { checkBoolean, checkInteger, checkKnownKeys, checkOptions, checkPair, invalidParameterError } from '../core/errors.js';
+import { ACTIVATION } from '../core/codes.js';
+import {
+  AVG_POOL2D_KEYS, CONV2D_FUNC_KEYS, MAX_POOL2D_KEYS, avgPool2dSettings, batchNormSettings, conv2dSettings, maxPool2dSettings,
+  type AvgPool2dOptions, type BatchNormFuncOptions, type Conv2dFuncOptions, type IntPair, type MaxPool2dOptions,
+} from './options.js';
 
-export interface Conv2dArgs { stride?: IntPair; padding?: IntPair; dilation?: IntPair; groups?: number; paddingMode?: PaddingMode }
+/** F.conv2d's options: the same as nn.Conv2d's convolution settings. */
+export type Conv2dArgs = Conv2dFuncOptions;
 
-/** F.conv2d (plus PyTorch's Conv2d padding modes). */
+/** F.conv2d (plus PyTorch's Conv2d padding modes; padding 'same' / 'valid' as in PyTorch). */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dArgs = {}): Tensor {
-  opts = checkOptions<Conv2dArgs>('functional.conv2d options', opts, { stride: 'any', padding: 'any', dilation: 'any', groups: 'any', paddingMode: 'any' });
-  const mode = paddingModeCode('paddingMode', opts.paddingMode ?? 'zeros');
-  const spec = Int32Array.from([...checkPair('stride', opts.stride ?? 1, 1), ...checkPair('padding', opts.padding ?? 0, 0),
-    ...checkPair('dilation', opts.dilation ?? 1, 1), checkInteger('groups', opts.groups ?? 1, 1), mode]);
-  return fromHandle(native.nnConv2d(unwrapTensor('input', x), unwrapTensor('weight', weight), bias === null ? null : unwrapTensor('bias', bias), spec));
+  const o = checkOptions('functional.conv2d options', opts) as Conv2dArgs;
+  checkKnownKeys('functional.conv2d options', o as Record<string, unknown>, CONV2D_FUNC_KEYS);
+  const w = unwrapTensor('weight', weight);
+  // the kernel size matters only for padding 'same'
+  const kernel = (typeof o.padding === 'string' ? weight.shape.slice(2) : [1, 1]) as [number, number];
+  const settings = conv2dSettings('functional.conv2d', o, kernel);
+  return fromHandle(native.nnConv2d(unwrapTensor('input', x), w, bias === null ? null : unwrapTensor('bias', bias), settings));
 }
 
-export interface BatchNormArgs { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number }
+/** F.batch_norm's options: nn.BatchNorm's normalisation settings plus the affine parameters and the mode. */
+export interface BatchNormArgs extends BatchNormFuncOptions { weight?: Tensor | null; bias?: Tensor | null; training?: boolean }
 
 /** F.batch_norm: updates runningMean/runningVar in place in training mode. */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormArgs = {}): Tensor {
-  opts = checkOptions<BatchNormArgs>('functional.batchNorm options', opts,
-    { weight: { kind: 'any', nullable: true }, bias: { kind: 'any', nullable: true }, training: 'boolean', momentum: 'number', eps: { kind: 'number', min: 0 } });
+  const o = checkOptions<BatchNormArgs>('functional.batchNorm options', opts,
+    { weight: { kind: 'any', nullable: true }, bias: { kind: 'any', nullable: true }, training: 'boolean', momentum: { kind: 'number', nullable: true }, eps: { kind: 'number', min: 0 } });
   const h = (name: string, t: Tensor | null | undefined) => (t == null ? null : unwrapTensor(name, t));
-  return fromHandle(native.nnBatchNorm(unwrapTensor('input', x), h('weight', opts.weight), h('bias', opts.bias), h('runningMean', runningMean),
-    h('runningVar', runningVar), null, Float64Array.from([opts.momentum ?? 0.1, opts.eps ?? 1e-5, 0]), opts.training === undefined ? false : checkBoolean('training', opts.training)));
+  return fromHandle(native.nnBatchNorm(unwrapTensor('input', x), h('weight', o.weight), h('bias', o.bias), h('runningMean', runningMean),
+    h('runningVar', runningVar), null, batchNormSettings(o), o.training === undefined ? false : checkBoolean('training', o.training)));
 }
 
-export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair; dilation?: IntPair; ceilMode?: boolean } = {}): Tensor {
-  opts = checkOptions<typeof opts>('functional.maxPool2d options', opts, { stride: 'any', padding: 'any', dilation: 'any', ceilMode: 'boolean' });
-  const k = checkPair('kernelSize', kernelSize, 1);
-  const spec = Int32Array.from([...k, ...checkPair('stride', opts.stride ?? k, 1), ...checkPair('padding', opts.padding ?? 0, 0),
-    ...checkPair('dilation', opts.dilation ?? 1, 1), opts.ceilMode ? 1 : 0]);
-  return fromHandle(native.nnMaxPool2d(unwrapTensor('input', x), spec));
+export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: MaxPool2dOptions = {}): Tensor {
+  const o = checkOptions('functional.maxPool2d options', opts) as MaxPool2dOptions;
+  checkKnownKeys('functional.maxPool2d options', o as Record<string, unknown>, MAX_POOL2D_KEYS);
+  return fromHandle(native.nnMaxPool2d(unwrapTensor('input', x), maxPool2dSettings(kernelSize, o)));
 }
 
-export function avgPool2d(x: Tensor, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number } = {}): Tensor {
-  opts = checkOptions<typeof opts>('functional.avgPool2d options', opts,
-    { stride: 'any', padding: 'any', ceilMode: 'boolean', countIncludePad: 'boolean', divisorOverride: { kind: 'integer', min: 0 } });
-  const k = checkPair('kernelSize', kernelSize, 1);
-  const spec = Int32Array.from([...k, ...checkPair('stride', opts.stride ?? k, 1), ...checkPair('padding', opts.padding ?? 0, 0),
-    opts.ceilMode ? 1 : 0, opts.countIncludePad === false ? 0 : 1, opts.divisorOverride ?? 0]);
-  return fromHandle(native.nnAvgPool2d(unwrapTensor('input', x), spec));
+export function avgPool2d(x: Tensor, kernelSize: IntPair, opts: AvgPool2dOptions = {}): Tensor {
+  const o = checkOptions('functional.avgPool2d options', opts) as AvgPool2dOptions;
+  checkKnownKeys('functional.avgPool2d options', o as Record<string, unknown>, AVG_POOL2D_KEYS);
+  return fromHandle(native.nnAvgPool2d(unwrapTensor('input', x), avgPool2dSettings(kernelSize, o)));
 }
 
 export function adaptiveAvgPool2d(x: Tensor, outputSize: IntPair): Tensor {
-  return fromHandle(native.nnAdaptiveAvgPool2d(unwrapTensor('input', x), Int32Array.from(checkPair('outputSize', outputSize, 1))));
+  return fromHandle(native.nnAdaptiveAvgPool2d(unwrapTensor('input', x), checkPair('outputSize', outputSize, 1)));
 }
 
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
@@ -57,13 +60,13 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
   return fromHandle(native.nnChannelShuffle(unwrapTensor('input', x), checkInteger('groups', groups, 1)));
 }
 
-export function relu(x: Tensor): Tensor { return fromHandle(native.nnAct(unwrapTensor('input', x), 1, 0)); }
-export function relu6(x: Tensor): Tensor { return fromHandle(native.nnAct(unwrapTensor('input', x), 2, 0)); }
-export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor { return fromHandle(native.nnAct(unwrapTensor('input', x), 3, negativeSlope)); }
+export function relu(x: Tensor): Tensor { return fromHandle(native.nnAct(unwrapTensor('input', x), ACTIVATION.relu, 0)); }
+export function relu6(x: Tensor): Tensor { return fromHandle(native.nnAct(unwrapTensor('input', x), ACTIVATION.relu6, 0)); }
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor { return fromHandle(native.nnAct(unwrapTensor('input', x), ACTIVATION.leakyRelu, negativeSlope)); }
 
 /** a + b followed by an activation, in one call (residual joins). */
 export function addRelu(a: Tensor, b: Tensor): Tensor {
-  return fromHandle(native.nnAddAct(unwrapTensor('a', a), unwrapTensor('b', b), 1, 0));
+  return fromHandle(native.nnAddAct(unwrapTensor('a', a), unwrapTensor('b', b), ACTIVATION.relu, 0));
 }
 
 /**

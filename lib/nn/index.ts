@@ -10,7 +10,7 @@ export {
   type Conv2dOptions, type BatchNormOptions, type LinearOptions, type MaxPool2dOptions, type AvgPool2dOptions,
   type FusedOptions, type FactoryOptions,
 } from './layers.js';
-export type { PaddingMode } from './binding.js';
+export type { PaddingMode, IntPair, Conv2dFuncOptions, BatchNormFuncOptions } from './options.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export * as init from './init.js';
 export * as functional from './functional.js';

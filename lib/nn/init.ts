@@ -6,6 +6,7 @@ import './binding.js';
 import { native } from '../core/native.js';
 import { Tensor } from '../core/tensor.js';
 import { checkFinite, checkOptions, invalidParameterError } from '../core/errors.js';
+import { INIT } from '../core/codes.js';
 
 export type FanMode = 'fan_in' | 'fan_out';
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
@@ -67,7 +68,7 @@ function kaimingOptions(fn: string, opts: unknown): KaimingOptions {
 export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   opts = kaimingOptions('kaimingNormal_', opts);
   const std = calculateGain(opts.nonlinearity ?? 'leaky_relu', opts.a ?? 0) / Math.sqrt(fan(target('tensor', t), opts.mode ?? 'fan_in'));
-  native.nnInit(t.handle, 0, 0, std);
+  native.nnInit(t.handle, INIT.normal, 0, std);
   return t;
 }
 
@@ -76,7 +77,7 @@ export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   opts = kaimingOptions('kaimingUniform_', opts);
   const std = calculateGain(opts.nonlinearity ?? 'leaky_relu', opts.a ?? 0) / Math.sqrt(fan(target('tensor', t), opts.mode ?? 'fan_in'));
   const bound = Math.sqrt(3.0) * std;
-  native.nnInit(t.handle, 1, -bound, bound);
+  native.nnInit(t.handle, INIT.uniform, -bound, bound);
   return t;
 }
 
@@ -85,34 +86,34 @@ export function xavierUniform_(t: Tensor, gain = 1.0): Tensor {
   const { fanIn, fanOut } = calculateFanInAndFanOut(target('tensor', t));
   const std = gain * Math.sqrt(2.0 / (fanIn + fanOut));
   const a = Math.sqrt(3.0) * std;
-  native.nnInit(t.handle, 1, -a, a);
+  native.nnInit(t.handle, INIT.uniform, -a, a);
   return t;
 }
 
 /** Glorot normal: N(0, gain · sqrt(2 / (fan_in + fan_out))). */
 export function xavierNormal_(t: Tensor, gain = 1.0): Tensor {
   const { fanIn, fanOut } = calculateFanInAndFanOut(target('tensor', t));
-  native.nnInit(t.handle, 0, 0, gain * Math.sqrt(2.0 / (fanIn + fanOut)));
+  native.nnInit(t.handle, INIT.normal, 0, gain * Math.sqrt(2.0 / (fanIn + fanOut)));
   return t;
 }
 
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
-  native.nnInit(target('tensor', t).handle, 0, checkFinite('mean', mean), checkFinite('std', std));
+  native.nnInit(target('tensor', t).handle, INIT.normal, checkFinite('mean', mean), checkFinite('std', std));
   return t;
 }
 
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
-  native.nnInit(target('tensor', t).handle, 1, checkFinite('a', a), checkFinite('b', b));
+  native.nnInit(target('tensor', t).handle, INIT.uniform, checkFinite('a', a), checkFinite('b', b));
   return t;
 }
 
 export function constant_(t: Tensor, value: number): Tensor {
-  native.nnInit(target('tensor', t).handle, 2, checkFinite('value', value), 0);
+  native.nnInit(target('tensor', t).handle, INIT.fill, checkFinite('value', value), 0);
   return t;
 }
 
 export function zeros_(t: Tensor): Tensor {
-  native.nnInit(target('tensor', t).handle, 3, 0, 0);
+  native.nnInit(target('tensor', t).handle, INIT.zero, 0, 0);
   return t;
 }
 

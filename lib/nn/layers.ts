@@ -7,7 +7,15 @@ import { Tensor, fromHandle } from '../core/tensor.js';
 import { keep } from '../core/scope.js';
 import { type Device, type DTypeLike } from '../core/dtype.js';
 import { checkBoolean, checkFinite, checkInteger, checkKnownKeys, checkOptions, checkPair, invalidParameterError } from '../core/errors.js';
-import { ACT, paddingModeCode, type ActCode, type IntPair, type PaddingMode } from './binding.js';
+import { ACT, type ActCode } from './binding.js';
+import { UNARY } from '../core/codes.js';
+import {
+  AVG_POOL2D_KEYS, CONV2D_FUNC_KEYS, MAX_POOL2D_KEYS, avgPool2dSettings, batchNormSettings, conv2dSettings, maxPool2dSettings,
+  type AvgPool2dOptions, type AvgPoolSettings, type BatchNormFuncOptions, type BatchNormSettings, type Conv2dFuncOptions,
+  type ConvSettings, type IntPair, type MaxPool2dOptions, type MaxPoolSettings, type PaddingMode,
+} from './options.js';
+
+export type { AvgPool2dOptions, MaxPool2dOptions } from './options.js';
 import { Module, emptyParameter, filledBuffer, markEphemeral, type FrozenState, type Parameter } from './module.js';
 import * as init from './init.js';
 
@@ -24,7 +32,7 @@ function input(x: unknown, layer: string): Handle {
 /** A converted (and kept) copy of a tensor for frozen inference. */
 function inferenceCopy(t: Tensor | null, dtype: number | null): Tensor | null {
   if (t === null) return null;
-  return keep(fromHandle(dtype === null ? native.unary(24, t.handle) : native.to(t.handle, dtype, null, false)));
+  return keep(fromHandle(dtype === null ? native.unary(UNARY.clone, t.handle) : native.to(t.handle, dtype, null, false)));
 }
 
 function disposeAll(...ts: (Tensor | null | undefined)[]): void {
@@ -33,16 +41,10 @@ function disposeAll(...ts: (Tensor | null | undefined)[]): void {
 
 // ============================================================== convolution
 
-export interface Conv2dOptions extends FactoryOptions {
-  stride?: IntPair;
-  /** Zero padding per side (default 0), 'valid' (0) or 'same' (stride 1, odd effective kernel). */
-  padding?: IntPair | 'same' | 'valid';
-  dilation?: IntPair;
-  groups?: number;
+/** nn.Conv2d's options: the convolution settings it shares with functional.conv2d, the bias and the factory options. */
+export interface Conv2dOptions extends FactoryOptions, Conv2dFuncOptions {
   /** Default true. */
   bias?: boolean;
-  /** How the border is padded: 'zeros' (default), 'reflect', 'replicate' or 'circular'. */
-  paddingMode?: PaddingMode;
 }
 
 export interface FusedOptions {
@@ -54,7 +56,7 @@ export interface FusedOptions {
   negativeSlope?: number;
 }
 
-const CONV2D_KEYS = ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode', 'dtype', 'device'];
+const CONV2D_KEYS = [...CONV2D_FUNC_KEYS, 'bias', 'dtype', 'device'];
 
 /** 2-D convolution (torch.nn.Conv2d): weight [out, in / groups, kH, kW], optional bias [out]. */
 export class Conv2d extends Module {
@@ -68,7 +70,7 @@ export class Conv2d extends Module {
   readonly paddingMode: PaddingMode;
   declare weight: Parameter;
   declare bias: Parameter | null;
-  #spec: Int32Array;
+  #settings: ConvSettings;
   #inf: { weight: Tensor; bias: Tensor | null; folded: BatchNorm2d | null } | null = null;
 
   constructor(inChannels: number, outChannels: number, kernelSize: IntPair, opts: Conv2dOptions = {}) {
@@ -78,26 +80,15 @@ export class Conv2d extends Module {
     this.inChannels = checkInteger('inChannels', inChannels, 1);
     this.outChannels = checkInteger('outChannels', outChannels, 1);
     this.kernelSize = checkPair('kernelSize', kernelSize, 1);
-    this.stride = checkPair('stride', o.stride ?? 1, 1);
-    this.dilation = checkPair('dilation', o.dilation ?? 1, 1);
-    this.groups = checkInteger('groups', o.groups ?? 1, 1);
+    const c = conv2dSettings('Conv2d', o, this.kernelSize);
+    this.#settings = c;
+    this.stride = c.stride;
+    this.padding = c.padding;
+    this.dilation = c.dilation;
+    this.groups = c.groups;
+    this.paddingMode = c.paddingMode;
     if (this.inChannels % this.groups !== 0) throw new RangeError(`Conv2d: inChannels (${inChannels}) must be divisible by groups (${this.groups})`);
     if (this.outChannels % this.groups !== 0) throw new RangeError(`Conv2d: outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
-    const pm = o.paddingMode ?? 'zeros';
-    const mode = paddingModeCode('paddingMode', pm);
-    this.paddingMode = pm;
-    const p = o.padding ?? 0;
-    if (p === 'valid') {
-      this.padding = [0, 0];
-    } else if (p === 'same') {
-      if (this.stride[0] !== 1 || this.stride[1] !== 1) throw new RangeError("Conv2d: padding 'same' needs stride 1");
-      const total = [0, 1].map((i) => this.dilation[i]! * (this.kernelSize[i]! - 1));
-      if (total.some((t) => t % 2 !== 0)) throw new RangeError("Conv2d: padding 'same' needs an odd effective kernel size (asymmetric padding is not supported)");
-      this.padding = [total[0]! / 2, total[1]! / 2];
-    } else {
-      this.padding = checkPair('padding', p, 0);
-    }
-    this.#spec = Int32Array.from([...this.stride, ...this.padding, ...this.dilation, this.groups, mode]);
     const bias = o.bias === undefined ? true : checkBoolean('bias', o.bias);
     this.registerParameter('weight', emptyParameter([this.outChannels, this.inChannels / this.groups, ...this.kernelSize], o.dtype, o.device));
     this.registerParameter('bias', bias ? emptyParameter([this.outChannels], o.dtype, o.device) : null);
@@ -124,7 +115,7 @@ export class Conv2d extends Module {
 
   override forward(x: Tensor): Tensor {
     const [w, b] = this.#wb();
-    return fromHandle(native.nnConv2d(input(x, 'Conv2d'), w, b, this.#spec));
+    return fromHandle(native.nnConv2d(input(x, 'Conv2d'), w, b, this.#settings));
   }
 
   /**
@@ -143,10 +134,10 @@ export class Conv2d extends Module {
     const r = residual === null ? null : residual.handle;
     if (bn === null || bn._foldedInto !== null) {
       if (bn !== null && bn._foldedInto !== this) throw new Error('forwardFused: this BatchNorm was folded into another convolution');
-      return fromHandle(native.nnConvBnAct(input(x, 'Conv2d'), w, b, this.#spec, null, null, null, null, null, null, false, r, act, actParam));
+      return fromHandle(native.nnConvBnAct(input(x, 'Conv2d'), w, b, this.#settings, null, null, null, null, null, null, false, r, act, actParam));
     }
     const s = bn._state();
-    return fromHandle(native.nnConvBnAct(input(x, 'Conv2d'), w, b, this.#spec, s[0], s[1], s[2], s[3], s[4], bn._settings(),
+    return fromHandle(native.nnConvBnAct(input(x, 'Conv2d'), w, b, this.#settings, s[0], s[1], s[2], s[3], s[4], bn._settings(),
       bn.training, r, act, actParam));
   }
 
@@ -204,11 +195,8 @@ export class Conv2d extends Module {
 
 // ============================================================== batch norm
 
-export interface BatchNormOptions extends FactoryOptions {
-  /** Default 1e-5. */
-  eps?: number;
-  /** Running-average factor, default 0.1; null = cumulative average (PyTorch's momentum=None). */
-  momentum?: number | null;
+/** nn.BatchNorm1d/2d's options: the normalisation settings they share with functional.batchNorm, and the layer's own. */
+export interface BatchNormOptions extends FactoryOptions, BatchNormFuncOptions {
   /** Learnable γ, β (default true). */
   affine?: boolean;
   /** Keep running statistics (default true); without them eval mode uses the batch's. */
@@ -224,7 +212,7 @@ class BatchNormBase extends Module {
   declare running_mean: Tensor | null;
   declare running_var: Tensor | null;
   declare num_batches_tracked: Tensor | null;
-  #settings: Float64Array;
+  #settings: BatchNormSettings;
   #inf: Tensor[] | null = null;
   #foldedInto: Conv2d | null = null;
 
@@ -235,9 +223,7 @@ class BatchNormBase extends Module {
     this.numFeatures = checkInteger('numFeatures', numFeatures, 1);
     this.affine = o.affine === undefined ? true : checkBoolean('affine', o.affine);
     this.trackRunningStats = o.trackRunningStats === undefined ? true : checkBoolean('trackRunningStats', o.trackRunningStats);
-    const momentum = o.momentum === undefined ? 0.1 : o.momentum === null ? Number.NaN : checkFinite('momentum', o.momentum);
-    // [momentum (NaN: cumulative average), eps, SyncBatchNorm process group id (0: none)]
-    this.#settings = Float64Array.from([momentum, o.eps === undefined ? 1e-5 : checkFinite('eps', o.eps), 0]);
+    this.#settings = batchNormSettings(o);
     if (this.affine) {
       this.registerParameter('weight', emptyParameter([numFeatures], o.dtype, o.device));
       this.registerParameter('bias', emptyParameter([numFeatures], o.dtype, o.device));
@@ -261,10 +247,10 @@ class BatchNormBase extends Module {
   get _foldedInto(): Conv2d | null { return this.#foldedInto; }
   set _foldedInto(c: Conv2d | null) { this.#foldedInto = c; }
 
-  get eps(): number { return this.#settings[1]!; }
-  set eps(v: number) { this.#settings[1] = checkFinite('eps', v); }
-  get momentum(): number | null { return Number.isNaN(this.#settings[0]!) ? null : this.#settings[0]!; }
-  set momentum(v: number | null) { this.#settings[0] = v === null ? Number.NaN : checkFinite('momentum', v); }
+  get eps(): number { return this.#settings.eps; }
+  set eps(v: number) { this.#settings.eps = checkFinite('eps', v); }
+  get momentum(): number | null { return this.#settings.momentum; }
+  set momentum(v: number | null) { this.#settings.momentum = v === null ? null : checkFinite('momentum', v); }
   get runningMean(): Tensor | null { return this.running_mean; }
   get runningVar(): Tensor | null { return this.running_var; }
   get numBatchesTracked(): Tensor | null { return this.num_batches_tracked; }
@@ -289,15 +275,15 @@ class BatchNormBase extends Module {
       this.running_var?.handle ?? null, this.num_batches_tracked?.handle ?? null];
   }
 
-  /** @internal */
-  _settings(): Float64Array {
+  /** @internal the settings native/nn.cc reads (one object per layer, updated by the setters) */
+  _settings(): BatchNormSettings {
     return this.#settings;
   }
 
   /** The process group whose ranks share the batch statistics in training (sdd.dist.convertSyncBatchNorm), or 0. */
-  get syncGroupId(): number { return this.#settings[2]!; }
+  get syncGroupId(): number { return this.#settings.syncGroup; }
   /** @internal set by sdd.dist.convertSyncBatchNorm (0 turns it off) */
-  _setSyncGroup(id: number): void { this.#settings[2] = id; }
+  _setSyncGroup(id: number): void { this.#settings.syncGroup = id; }
 
   protected checkInput(x: Tensor): void {}
 
@@ -445,8 +431,6 @@ export class Tanh extends Activation { readonly code = ACT.tanh; }
 
 // ============================================================== pooling, dropout, reshaping
 
-export interface MaxPool2dOptions { stride?: IntPair | null; padding?: IntPair; dilation?: IntPair; ceilMode?: boolean }
-
 /** torch.nn.MaxPool2d (stride defaults to the kernel size). */
 export class MaxPool2d extends Module {
   readonly kernelSize: [number, number];
@@ -454,27 +438,26 @@ export class MaxPool2d extends Module {
   readonly padding: [number, number];
   readonly dilation: [number, number];
   readonly ceilMode: boolean;
-  #spec: Int32Array;
+  #settings: MaxPoolSettings;
   constructor(kernelSize: IntPair, opts: MaxPool2dOptions = {}) {
     super();
     const o = checkOptions('MaxPool2d options', opts) as MaxPool2dOptions;
-    checkKnownKeys('MaxPool2d options', o as Record<string, unknown>, ['stride', 'padding', 'dilation', 'ceilMode']);
-    this.kernelSize = checkPair('kernelSize', kernelSize, 1);
-    this.stride = o.stride == null ? this.kernelSize : checkPair('stride', o.stride, 1);
-    this.padding = checkPair('padding', o.padding ?? 0, 0);
-    this.dilation = checkPair('dilation', o.dilation ?? 1, 1);
-    this.ceilMode = o.ceilMode === undefined ? false : checkBoolean('ceilMode', o.ceilMode);
-    this.#spec = Int32Array.from([...this.kernelSize, ...this.stride, ...this.padding, ...this.dilation, this.ceilMode ? 1 : 0]);
+    checkKnownKeys('MaxPool2d options', o as Record<string, unknown>, MAX_POOL2D_KEYS);
+    const p = maxPool2dSettings(kernelSize, o);
+    this.#settings = p;
+    this.kernelSize = p.kernelSize;
+    this.stride = p.stride;
+    this.padding = p.padding;
+    this.dilation = p.dilation;
+    this.ceilMode = p.ceilMode;
   }
   override forward(x: Tensor): Tensor {
-    return fromHandle(native.nnMaxPool2d(input(x, 'MaxPool2d'), this.#spec));
+    return fromHandle(native.nnMaxPool2d(input(x, 'MaxPool2d'), this.#settings));
   }
   override extraRepr(): string {
     return `kernel_size=${this.kernelSize[0]}, stride=${this.stride[0]}, padding=${this.padding[0]}, dilation=${this.dilation[0]}, ceil_mode=${this.ceilMode}`;
   }
 }
-
-export interface AvgPool2dOptions { stride?: IntPair | null; padding?: IntPair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null }
 
 /** torch.nn.AvgPool2d (stride defaults to the kernel size). */
 export class AvgPool2d extends Module {
@@ -483,21 +466,21 @@ export class AvgPool2d extends Module {
   readonly padding: [number, number];
   readonly ceilMode: boolean;
   readonly countIncludePad: boolean;
-  #spec: Int32Array;
+  #settings: AvgPoolSettings;
   constructor(kernelSize: IntPair, opts: AvgPool2dOptions = {}) {
     super();
     const o = checkOptions('AvgPool2d options', opts) as AvgPool2dOptions;
-    checkKnownKeys('AvgPool2d options', o as Record<string, unknown>, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
-    this.kernelSize = checkPair('kernelSize', kernelSize, 1);
-    this.stride = o.stride == null ? this.kernelSize : checkPair('stride', o.stride, 1);
-    this.padding = checkPair('padding', o.padding ?? 0, 0);
-    this.ceilMode = o.ceilMode === undefined ? false : checkBoolean('ceilMode', o.ceilMode);
-    this.countIncludePad = o.countIncludePad === undefined ? true : checkBoolean('countIncludePad', o.countIncludePad);
-    const div = o.divisorOverride == null ? 0 : checkInteger('divisorOverride', o.divisorOverride, 1);
-    this.#spec = Int32Array.from([...this.kernelSize, ...this.stride, ...this.padding, this.ceilMode ? 1 : 0, this.countIncludePad ? 1 : 0, div]);
+    checkKnownKeys('AvgPool2d options', o as Record<string, unknown>, AVG_POOL2D_KEYS);
+    const p = avgPool2dSettings(kernelSize, o);
+    this.#settings = p;
+    this.kernelSize = p.kernelSize;
+    this.stride = p.stride;
+    this.padding = p.padding;
+    this.ceilMode = p.ceilMode;
+    this.countIncludePad = p.countIncludePad;
   }
   override forward(x: Tensor): Tensor {
-    return fromHandle(native.nnAvgPool2d(input(x, 'AvgPool2d'), this.#spec));
+    return fromHandle(native.nnAvgPool2d(input(x, 'AvgPool2d'), this.#settings));
   }
   override extraRepr(): string {
     return `kernel_size=${this.kernelSize[0]}, stride=${this.stride[0]}, padding=${this.padding[0]}`;
@@ -507,14 +490,12 @@ export class AvgPool2d extends Module {
 /** torch.nn.AdaptiveAvgPool2d: output size per side (number or [h, w]). */
 export class AdaptiveAvgPool2d extends Module {
   readonly outputSize: [number, number];
-  #spec: Int32Array;
   constructor(outputSize: IntPair) {
     super();
     this.outputSize = checkPair('outputSize', outputSize, 1);
-    this.#spec = Int32Array.from(this.outputSize);
   }
   override forward(x: Tensor): Tensor {
-    return fromHandle(native.nnAdaptiveAvgPool2d(input(x, 'AdaptiveAvgPool2d'), this.#spec));
+    return fromHandle(native.nnAdaptiveAvgPool2d(input(x, 'AdaptiveAvgPool2d'), this.outputSize));
   }
   override extraRepr(): string { return `output_size=(${this.outputSize.join(', ')})`; }
 }

@@ -4,6 +4,7 @@
 import { native } from '../core/native.js';
 import { fromHandle, unwrapTensor, type Tensor } from '../core/tensor.js';
 import { checkOptions } from '../core/errors.js';
+import { REDUCTION } from '../core/codes.js';
 
 /** Cross-entropy of B x K logits against B class indices (mean by default). */
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: { reduction?: 'mean' | 'sum' | 'none'; labelSmoothing?: number } = {}): Tensor {
@@ -17,6 +18,5 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: { reduction?
     sizeAverage: (v) => (v === false ? "reduction: 'sum'" : "reduction: 'mean'"),
     weight: 'nothing (class weights are not supported)', ignore_index: 'nothing (ignoreIndex is not supported)', ignoreIndex: 'nothing (not supported)',
   } });
-  const red = { none: 0, mean: 1, sum: 2 }[o.reduction];
-  return fromHandle(native.crossEntropy(unwrapTensor('logits', logits), unwrapTensor('targets', targets), red, o.labelSmoothing));
+  return fromHandle(native.crossEntropy(unwrapTensor('logits', logits), unwrapTensor('targets', targets), REDUCTION[o.reduction], o.labelSmoothing));
 }

@@ -4,9 +4,9 @@ import './binding.js';
 import { native, type Handle } from '../core/native.js';
 import { Tensor, fromHandle } from '../core/tensor.js';
 import { keep } from '../core/scope.js';
-import { checkDevice, dtypeCode, dtypeName, isDtypeName, type Device, type DType, type DTypeLike } from '../core/dtype.js';
+import { checkDevice, dtypeCode, dtypeName, isDtypeName, isFloatingDtype, type Device, type DType, type DTypeLike } from '../core/dtype.js';
 import { checkBoolean, checkKnownKeys, checkOptions, invalidParameterError, StateDictError } from '../core/errors.js';
-import { UNARY_CHANNELS_LAST, UNARY_CONTIGUOUS, UNARY_DETACH } from './binding.js';
+import { GRAD_MODE, IN_PLACE, UNARY } from '../core/codes.js';
 
 type AnyRecord = Record<string, unknown>;
 
@@ -19,7 +19,7 @@ export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
     if (!(data instanceof Tensor)) throw invalidParameterError('data', 'a Tensor', data);
     checkBoolean('requiresGrad', requiresGrad);
-    super(native.unary(UNARY_DETACH, data.handle));
+    super(native.unary(UNARY.detach, data.handle));
     keep(this);
     if (requiresGrad) native.setRequiresGrad(this.handle, true);
   }
@@ -285,7 +285,7 @@ export class Module {
       } else {
         const g = native.grad(p.handle);
         if (g !== null) {
-          native.inPlace(6, g);
+          native.inPlace(IN_PLACE.zero, g, null);
           native.dispose(g);
         }
       }
@@ -339,10 +339,10 @@ export class Module {
     }
     const convert = (h: Handle): Handle | null => {
       const [shape, code] = native.info(h);
-      const floating = code <= 3;
+      const floating = isFloatingDtype(dtypeName(code));
       let out = native.to(h, floating ? dtype : null, device, false);
       if (memoryFormat !== null && shape.length === 4) {
-        const f = native.unary(memoryFormat === 'channelsLast' ? UNARY_CHANNELS_LAST : UNARY_CONTIGUOUS, out);
+        const f = native.unary(memoryFormat === 'channelsLast' ? UNARY.channelsLast : UNARY.contiguous, out);
         native.dispose(out);
         out = f;
       }
@@ -379,7 +379,7 @@ export class Module {
   #saveTo(out: Record<string, Tensor>, prefix: string, keepVars: boolean): void {
     this.#sync();
     const put = (name: string, t: unknown): void => {
-      if (t instanceof Tensor) out[prefix + name] = keepVars ? t : fromHandle(native.unary(UNARY_DETACH, t.handle));
+      if (t instanceof Tensor) out[prefix + name] = keepVars ? t : fromHandle(native.unary(UNARY.detach, t.handle));
     };
     for (const n of this.#params) put(n, this.#slot(n));
     for (const n of this.#buffers) if (!this.#nonPersistent.has(n)) put(n, this.#slot(n));
@@ -448,10 +448,10 @@ export class Module {
       }
       throw new StateDictError(this.constructor.name, missing, unexpected, mismatched, hint);
     }
-    native.withGradMode(0, () => {
+    native.withGradMode(GRAD_MODE.noGrad, () => {
       for (const k of ownKeys) {
         const s = src.get(k);
-        if (s !== undefined) native.inPlace(4, own[k]!.handle, s.handle);
+        if (s !== undefined) native.inPlace(IN_PLACE.copy, own[k]!.handle, s.handle);
       }
     });
     this.#refreeze();
@@ -494,7 +494,7 @@ export class Module {
     for (const p of this.parameters()) native.setRequiresGrad(p.handle, false);
     const state: FrozenState = { foldBatchNorm: fold, dtype: dt === null ? null : dtypeName(dt) };
     const all = this.modules();
-    native.withGradMode(0, () => {
+    native.withGradMode(GRAD_MODE.noGrad, () => {
       if (fold) {
         for (const m of all) {
           for (const [conv, bn] of m._convBnPairs()) conv._foldBatchNorm?.(bn);
@@ -523,7 +523,7 @@ export class Module {
       if (conv) pairs.set(conv, m);
     }
     const redo = new Set<Module>([...frozen, ...pairs.keys()]);
-    native.withGradMode(0, () => {
+    native.withGradMode(GRAD_MODE.noGrad, () => {
       for (const m of redo) m._unfreezeLayer();
       for (const [conv, bn] of pairs) conv._foldBatchNorm?.(bn);
       for (const m of redo) {

@@ -1,10 +1,11 @@
 // Logit distillation losses: KD, DKD, NKD and their Scale Decoupled variants (sdd-method.md §3-5).
 // Computed natively in torch ops; each returns a scalar with a graph to the student logits only.
 // sdd.losses also offers crossEntropy, which lives with the nn losses (nn/losses.ts).
-import { native, type Handle } from '../core/native.js';
+import { isHandle, native, type Handle } from '../core/native.js';
 import { Tensor, fromHandle, unwrapTensor } from '../core/tensor.js';
 import { checkOptions, checkPositive, checkFinite, type OptionSpec } from '../core/errors.js';
 import { checkScales, regionCount } from './pool.js';
+import { LOSS } from '../core/codes.js';
 
 export { crossEntropy } from '../nn/losses.js';
 
@@ -97,16 +98,16 @@ function checkDkdClasses(fn: string, s: unknown): void {
   }
 }
 
-function run(fn: string, kind: 0 | 1 | 2, s: Tensor, t: Tensor, targets: Tensor | null, o: Record<string, unknown>, multi: boolean,
+function run(fn: string, kind: keyof typeof LOSS, s: Tensor, t: Tensor, targets: Tensor | null, o: Record<string, unknown>, multi: boolean,
   settings: Record<string, unknown>): Tensor | LossDetails {
   const hs = unwrapTensor('studentLogits', s);
   const ht = unwrapTensor('teacherLogits', t);
   const hy: Handle | null = targets === null ? null : unwrapTensor('targets', targets);
   const details = o.details === true;
-  const r = native.loss(kind, hs, ht, hy, {
+  const r = native.loss(LOSS[kind], hs, ht, hy, {
     name: fn, multi, skipNonFinite: o.nonFinite === 'skip', details, ...settings,
   });
-  if (!('loss' in (r as object))) return fromHandle(r as Handle);
+  if (isHandle(r)) return fromHandle(r);
   const res = r as { loss: Handle; skipped: boolean; rowLosses?: Handle; weights?: Handle };
   if (res.skipped) {
     process.emitWarning(`${fn}: non-finite logits; the loss for this batch was replaced by 0 (nonFinite: 'skip')`, { code: 'SDD_TORCH_NONFINITE' });
@@ -135,7 +136,7 @@ type Out<O> = O extends { details: true } ? LossDetails : Tensor;
 /** KD (Hinton): T^2 * mean over the batch of KL(softmax(t/T) || softmax(s/T)). Logits B x K. Default T = 4. */
 export function kd<O extends KdOptions>(studentLogits: Tensor, teacherLogits: Tensor, opts?: O): Out<O> {
   const o = prepare('losses.kd', opts, []);
-  return run('losses.kd', 0, studentLogits, teacherLogits, null, o, false, { temperature: temperature('losses.kd', o, 4) }) as Out<O>;
+  return run('losses.kd', 'kd', studentLogits, teacherLogits, null, o, false, { temperature: temperature('losses.kd', o, 4) }) as Out<O>;
 }
 
 /** DKD: T^2 (alpha TCKD + beta NCKD) averaged over the batch, in log space. Defaults alpha 1, beta 8, T 4. */
@@ -143,7 +144,7 @@ export function dkd<O extends DkdOptions>(studentLogits: Tensor, teacherLogits: 
   const fn = 'losses.dkd';
   const o = prepare(fn, opts, ['alpha', 'beta']);
   checkDkdClasses(fn, studentLogits);
-  return run(fn, 1, studentLogits, teacherLogits, targets, o, false, {
+  return run(fn, 'dkd', studentLogits, teacherLogits, targets, o, false, {
     temperature: temperature(fn, o, 4), alpha: num(fn, o, 'alpha', 1), beta: num(fn, o, 'beta', 8),
   }) as Out<O>;
 }
@@ -152,7 +153,7 @@ export function dkd<O extends DkdOptions>(studentLogits: Tensor, teacherLogits: 
 export function nkd<O extends NkdOptions>(studentLogits: Tensor, teacherLogits: Tensor, targets: Tensor, opts?: O): Out<O> {
   const fn = 'losses.nkd';
   const o = prepare(fn, opts, ['gamma', 'excludeTarget']);
-  return run(fn, 2, studentLogits, teacherLogits, targets, o, false, {
+  return run(fn, 'nkd', studentLogits, teacherLogits, targets, o, false, {
     temperature: temperature(fn, o, 1), gamma: num(fn, o, 'gamma', 1.5), excludeTarget: o.excludeTarget === true,
   }) as Out<O>;
 }
@@ -162,7 +163,7 @@ export function sddKd<O extends SddKdOptions>(studentLogits: Tensor, teacherLogi
   const fn = 'losses.sddKd';
   const o = prepare(fn, opts, ['complementaryWeight', 'scales']);
   checkMulti(fn, studentLogits, o.scales);
-  return run(fn, 0, studentLogits, teacherLogits, targets, o, true, {
+  return run(fn, 'kd', studentLogits, teacherLogits, targets, o, true, {
     temperature: temperature(fn, o, 4), complementaryWeight: complementaryWeight(fn, o),
   }) as Out<O>;
 }
@@ -173,7 +174,7 @@ export function sddDkd<O extends SddDkdOptions>(studentLogits: Tensor, teacherLo
   const o = prepare(fn, opts, ['alpha', 'beta', 'complementaryWeight', 'scales']);
   checkMulti(fn, studentLogits, o.scales);
   checkDkdClasses(fn, studentLogits);
-  return run(fn, 1, studentLogits, teacherLogits, targets, o, true, {
+  return run(fn, 'dkd', studentLogits, teacherLogits, targets, o, true, {
     temperature: temperature(fn, o, 4), alpha: num(fn, o, 'alpha', 1), beta: num(fn, o, 'beta', 8),
     complementaryWeight: complementaryWeight(fn, o),
   }) as Out<O>;
@@ -184,7 +185,7 @@ export function sddNkd<O extends SddNkdOptions>(studentLogits: Tensor, teacherLo
   const fn = 'losses.sddNkd';
   const o = prepare(fn, opts, ['gamma', 'excludeTarget', 'complementaryWeight', 'scales']);
   checkMulti(fn, studentLogits, o.scales);
-  return run(fn, 2, studentLogits, teacherLogits, targets, o, true, {
+  return run(fn, 'nkd', studentLogits, teacherLogits, targets, o, true, {
     temperature: temperature(fn, o, 4), gamma: num(fn, o, 'gamma', 8), excludeTarget: o.excludeTarget === true,
     complementaryWeight: complementaryWeight(fn, o),
   }) as Out<O>;

@@ -36,6 +36,22 @@ export function checkScales(name: string, scales: unknown): number[] {
   return scales as number[];
 }
 
+/** The scale lists the reference knows (its --M): [1], [1, 2] and [1, 2, 4]. */
+export const REFERENCE_SCALES: readonly (readonly number[])[] = [[1], [1, 2], [1, 2, 4]];
+
+/**
+ * checkScales, and the list must be one the reference knows ([1], [1, 2] or [1, 2, 4]) unless
+ * allowAny is true (models.create's allowAnyScales, the CLI's --allow-any-scales).
+ */
+export function checkReferenceScales(name: string, scales: unknown, allowAny = false): number[] {
+  const list = checkScales(name, scales);
+  if (!allowAny && !REFERENCE_SCALES.some((r) => r.length === list.length && r.every((v, i) => v === list[i]))) {
+    throw new RangeError(`${name}: [${list.join(', ')}] is not a scale list of the reference, which knows M = [1], [1, 2] and [1, 2, 4] ` +
+      '(SDD\'s multi-scale grids); pass allowAnyScales: true (CLI: --allow-any-scales) to use other grids');
+  }
+  return list;
+}
+
 function resolve(fn: string, features: Tensor, opts: MultiScaleOptions | undefined): { scales: number[]; mode: PoolMode } {
   const o = checkOptions<MultiScaleOptions>(`${fn} options`, opts, { scales: 'any', mode: 'any', allowReplicate: 'boolean' },
     { name: `${fn} options`, hints: { M: 'scales', spp: 'scales' } });

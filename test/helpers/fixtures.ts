@@ -11,6 +11,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const FIXTURES_DIR = path.join(REPO_ROOT, 'test', 'fixtures');
 /** Losses and gradients of the authors' code (golden/README.md). */
 export const GOLDEN_DIR = path.join(FIXTURES_DIR, 'golden');
+/** Three training steps of each feature-distillation baseline of the authors' code (feature/README.md). */
+export const FEATURE_DIR = path.join(FIXTURES_DIR, 'feature');
 /** Checkpoints, model outputs and the training trajectory of the authors' code (reference/README.md). */
 export const REFERENCE_DIR = path.join(FIXTURES_DIR, 'reference');
 /** The authors' YAML configs, shipped with the package. */

@@ -1,41 +1,37 @@
 // `sdd-torch eval --model <name> --checkpoint <file> --data <dir>`: top-1/top-5 on the test split.
 import * as models from '../../models/index.js';
 import * as data from '../../data/index.js';
-import * as transforms from '../../data/transforms.js';
 import { load } from '../../checkpoint/index.js';
 import { dispose } from '../../core/scope.js';
 import { evaluate } from '../../train/evaluate.js';
 import { ConfigError } from '../../core/errors.js';
 import { checkDevice } from '../../core/dtype.js';
+import { datasetRecipe } from '../../experiment/datasets.js';
 import type { Tensor } from '../../core/tensor.js';
 
 export interface EvalArgs { model: string; checkpoint: string; data: string; dataset?: string; device?: string; batchSize?: string; json?: boolean }
 
 /** The model's weights of a checkpoint: a plain state dict as it is; a Trainer checkpoint
- *  (latest/best.safetensors: model.*, optim.*, rng.*) reduced to its model.* entries. */
+ *  (latest/best.safetensors: model.*, optim.*, rng.*, distiller.*) reduced to its model.* entries. */
 function modelWeights(sd: Record<string, Tensor>): Record<string, Tensor> {
   const keys = Object.keys(sd);
-  if (keys.length === 0 || !keys.every((k) => /^(model|optim|rng)\./.test(k)) || !keys.some((k) => k.startsWith('model.'))) return sd;
+  if (keys.length === 0 || !keys.every((k) => /^(model|optim|rng|distiller)\./.test(k)) || !keys.some((k) => k.startsWith('model.'))) return sd;
   return Object.fromEntries(keys.filter((k) => k.startsWith('model.')).map((k) => [k.slice(6), sd[k]!]));
 }
 
 export async function runEval(args: EvalArgs): Promise<void> {
-  const type = args.dataset ?? 'cifar100';
-  const numClasses = { cifar100: 100, cifar10: 10, cub200: 200, imagenet: 1000 }[type];
-  if (!numClasses) throw new ConfigError(`--dataset ${type} is not supported (cifar100, cifar10, cub200, imagenet)`);
+  const recipe = datasetRecipe(args.dataset ?? 'cifar100', '--dataset');
   const device = checkDevice('--device', args.device ?? 'cpu');
   const batchSize = Number(args.batchSize ?? 64);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`--batch-size must be a positive integer, got ${args.batchSize}`);
-  const model = models.create(args.model, { numClasses, dataset: type === 'imagenet' ? 'imagenet' : 'cifar' });
+  const model = models.create(args.model, { numClasses: recipe.classes, dataset: recipe.family });
   const sd = await load(args.checkpoint);
   try { model.loadStateDict(modelWeights(sd), { strict: true }); } finally { dispose(sd); }
   model.to(device).eval();
-  const test = type === 'cifar100' ? await data.cifar100(args.data, { split: 'test' })
-    : type === 'cifar10' ? await data.cifar10(args.data, { split: 'test' })
-    : type === 'cub200' ? await data.cub200(args.data, { split: 'test' }) : await data.imageFolder(`${args.data}/val`);
-  const t = type.startsWith('cifar') ? [transforms.normalize(type as 'cifar100')] : transforms.imagenetEval(224);
-  const loader = new data.DataLoader(test, { batchSize, transforms: t, device });
+  const test = await recipe.open(args.data, 'test');
+  const loader = new data.DataLoader(test, { batchSize, transforms: recipe.transforms('test'), device });
   const r = await evaluate(model, loader.epoch(0));
   if (args.json) console.log(JSON.stringify({ model: args.model, checkpoint: args.checkpoint, ...r }));
-  else console.log(`${args.model} on ${type} test (${r.count} images): top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%  loss ${r.loss.toFixed(4)}`);
+  else console.log(`${args.model} on ${recipe.type} test
+ (${r.count} images): top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%  loss ${r.loss.toFixed(4)}`);
 }
