@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
 import { waitForExit, waitForOutput } from './helpers/child.js';
-import { writeCifar100 } from './helpers/cifar.js';
+import { writeCifar100, writeCifarRun } from './helpers/cifar.js';
 import { presetPath } from './helpers/fixtures.js';
 import { freePort } from './helpers/net.js';
 
@@ -357,16 +357,11 @@ describe('sdd-torch train --nproc-per-node 2', () => {
   let dir = '';
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'sdd-ddp-cli-'));
-    mkdirSync(path.join(dir, 'data', 'cifar-100-binary'), { recursive: true });
-    writeCifar100(path.join(dir, 'data', 'cifar-100-binary', 'train.bin'), 64, 1);
-    writeCifar100(path.join(dir, 'data', 'cifar-100-binary', 'test.bin'), 32, 2);
+    await writeCifarRun(dir);
     // a longer epoch for the Ctrl-C test (128 steps of 4), so the interrupt lands inside it
     mkdirSync(path.join(dir, 'data-long', 'cifar-100-binary'), { recursive: true });
     writeCifar100(path.join(dir, 'data-long', 'cifar-100-binary', 'train.bin'), 512, 3);
     writeCifar100(path.join(dir, 'data-long', 'cifar-100-binary', 'test.bin'), 32, 2);
-    sdd.manualSeed(0);
-    const teacher = sdd.models.create('resnet32x4_sdd', { numClasses: 100 });
-    await sdd.save(teacher.stateDict(), path.join(dir, 'teacher.safetensors'));
   });
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
