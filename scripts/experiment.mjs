@@ -1,128 +1,185 @@
-// `npm run experiment -- --seeds 3`: the demo's comparison over several seeds and all methods
-// (vanilla, KD, SD-KD, DKD, SD-DKD, NKD, SD-NKD) on Fashion-MNIST. One teacher (resnet20, seed 0)
-// is trained first (or loaded with --teacher); each method trains the student (resnet8) once per
-// seed; seed s fixes the student's initial weights and the data order, so methods are compared on
-// paired runs. Reports the last epoch's test top-1 (never the best epoch: choosing an epoch on the
-// test split would be tuning on it) as mean ± sample std, in Markdown and JSON.
-// A finished run is kept (<out>/<method>-seed<s>/result.json): re-running with the same --out
-// resumes an interrupted experiment instead of starting over.
-// Options: --seeds <n> (default 3), --methods a,b,... , --epochs <n> (3), --teacher-epochs <n> (3),
-//          --train <n> (10000), --test <n> (10000), --teacher <resnet20.safetensors>, --out <dir>,
-//          --threads <n>, --device cpu|cuda
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// `npm run experiment`: does SDD help, measured where it can show? The shipped Fashion-MNIST teacher
+// (teachers/fashion-mnist-resnet20, resnet20) distils into a homogeneous student (resnet8) and a
+// heterogeneous one (MobileNetV2, the reference's CIFAR variant), each with KD, SD-KD, DKD, SD-DKD and
+// alone, plus SDD's complementary weight beta in {1, 2, 4} on resnet8 (beta = 1: multi-scale KD
+// without the decoupling), over several seeds. Seed s fixes the student's initial weights and the
+// data order, so methods are compared on paired runs.
+// The training pipeline is deterministic (the test transforms: no crop or flip), so the teacher's
+// global and multi-scale logits are computed once (<out>/teacher-outputs.safetensors) and every run
+// reads them instead of running the teacher (sdd.distillers.OfflineTeacher).
+// Resumable: each finished run is recorded in --record (default docs/results/fashion-mnist, committed);
+// the same command skips recorded runs and runs the rest. --jobs N runs N runs at a time (one thread each).
+// Reports the last epoch's test top-1 (never the best epoch: choosing one on the test split would be
+// tuning on it) as mean ± sample std, and SDD minus its base per seed.
+// Options: --seeds <n> (3), --train <n> (10000), --test <n> (10000), --epochs <n> (8), --jobs <n> (2),
+//          --threads <n> (per job; 1 when jobs > 1), --only <pattern> (run ids containing it),
+//          --report (no training: the tables from the record), --out <dir> (runs/experiment-fashion-mnist),
+//          --record <dir>, --teacher <resnet20.safetensors>, --device cpu|cuda
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as sdd from 'sdd-torch';
-import { OPTIMIZER_TEXT, intOption, loadFashionMnist, option, testLoader, trainRun } from './fashion-mnist-runs.mjs';
+import { intOption, loadFashionMnist, loadTeacher, option, testLoader, trainRun } from './fashion-mnist-runs.mjs';
 
-const ALL_METHODS = ['vanilla', 'kd', 'sdd_kd', 'dkd', 'sdd_dkd', 'nkd', 'sdd_nkd'];
-const LABEL = { vanilla: 'student alone', kd: 'KD', sdd_kd: 'SD-KD', dkd: 'DKD', sdd_dkd: 'SD-DKD', nkd: 'NKD', sdd_nkd: 'SD-NKD' };
+const LABEL = { vanilla: 'student alone', kd: 'KD', sdd_kd: 'SD-KD', dkd: 'DKD', sdd_dkd: 'SD-DKD' };
+/** The plan: each student with its methods; beta variants of SD-KD on the homogeneous pair. */
+export const PLAN = [
+  { pair: 'homogeneous', student: 'resnet8', runs: ['vanilla', 'kd', 'sdd_kd', 'dkd', 'sdd_dkd', 'sdd_kd@1', 'sdd_kd@4'] },
+  { pair: 'heterogeneous', student: 'MobileNetV2', runs: ['vanilla', 'kd', 'sdd_kd', 'dkd', 'sdd_dkd'] },
+];
+const BATCH = 128, LR = 0.1;
+const OPTIMIZER = `SGD lr ${LR} momentum 0.9 weight decay 5e-4, cosine schedule, batch ${BATCH}`;
+
 const seeds = intOption('seeds', 3);
-const methods = option('methods', ALL_METHODS.join(',')).split(',').map((m) => m.trim()).filter(Boolean);
-for (const m of methods) {
-  if (!ALL_METHODS.includes(m)) {
-    console.error(`--methods: unknown method "${m}"; expected some of ${ALL_METHODS.join(', ')}`);
-    process.exit(2);
-  }
-}
-const epochs = intOption('epochs', 3);
-const teacherEpochs = intOption('teacher-epochs', 3);
 const nTrain = intOption('train', 10000);
 const nTest = intOption('test', 10000);
-const teacherFile = option('teacher', undefined);
+const epochs = intOption('epochs', 8);
+const jobs = intOption('jobs', 2);
+const threads = intOption('threads', jobs > 1 ? 1 : Math.max(1, os.availableParallelism()));
+const only = option('only', '');
+const reportOnly = process.argv.includes('--report');
+const worker = option('worker', '');
+const out = option('out', path.join('runs', 'experiment-fashion-mnist'));
+const record = option('record', path.join('docs', 'results', 'fashion-mnist'));
 const device = option('device', sdd.cuda.isAvailable() ? 'cuda' : 'cpu');
-const threads = intOption('threads', Math.max(1, os.availableParallelism()));
-const out = option('out', path.join('runs', `experiment-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 sdd.setNumThreads(threads);
 mkdirSync(out, { recursive: true });
+mkdirSync(record, { recursive: true });
 
-// The reference warms the DKD-family losses up over 20 of 240 epochs; scaled to this schedule that is
-// under one epoch, i.e. full weight from the first epoch (the Trainer passes whole 1-based epochs).
-// It is DKD.WARMUP, which only the DKD family (DKD, SD-DKD, SD-NKD) reads.
-const warmup = (20 * epochs) / 240;
+/** Every run of the plan, seed-major (a partial experiment has whole seeds first). */
+function allRuns() {
+  const runs = [];
+  for (let seed = 0; seed < seeds; seed++) {
+    for (const { pair, student, runs: methods } of PLAN) {
+      for (const m of methods) {
+        const [method, beta] = m.split('@');
+        const id = `${student}-${method}${beta ? `-beta${beta}` : ''}-seed${seed}`;
+        runs.push({ id, pair, student, method, beta: beta ? Number(beta) : method.startsWith('sdd') ? 2 : null, seed });
+      }
+    }
+  }
+  return only ? runs.filter((r) => r.id.includes(only)) : runs;
+}
 
-const data = await loadFashionMnist(nTrain, nTest);
-const { trainSet, testSet } = data;
-const command = `npm run experiment -- ${process.argv.slice(2).join(' ')}`.trim();
-const config = { dataset: 'fashion-mnist (Debian dataset-fashion-mnist)', trainImages: trainSet.length, testImages: testSet.length,
-  teacher: 'resnet20', student: 'resnet8', epochs, teacherEpochs, seeds: Array.from({ length: seeds }, (_, i) => i), methods,
-  device, threads, optimizer: OPTIMIZER_TEXT, settings: 'reference defaults of each method (sdd-method.md §6); DKD-family warm-up scaled to the schedule',
-  warmup, metric: 'test top-1 of the last epoch' };
-writeFileSync(path.join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-console.log(`sdd-torch experiment: ${methods.length} methods × ${seeds} seeds, Fashion-MNIST ${trainSet.length} training / ${testSet.length} test images, ${epochs} epochs, ${device}, ${threads} thread(s); run folder ${out}`);
+const data = await loadFashionMnist(60000, nTest);
+// the first nTrain training images (the IDX order; its classes are balanced to within a few %)
+const trainSet = nTrain >= data.trainSet.length ? data.trainSet : (() => {
+  const images = sdd.tidy(() => data.trainSet.images.narrow(0, 0, nTrain).clone());
+  const subset = new sdd.data.TensorDataset(images, data.trainSet.targets.slice(0, nTrain), { classes: data.trainSet.classes, owned: true });
+  data.trainSet.dispose();
+  return subset;
+})();
+const runData = { trainSet, testSet: data.testSet };
+const { teacher, file: teacherFile } = await loadTeacher(option('teacher', undefined), device);
+const teacherSha = createHash('sha256').update(readFileSync(teacherFile)).digest('hex');
+// what a recorded run must share with this command to count as one of its runs
+const setting = { trainImages: trainSet.length, testImages: data.testSet.length, epochs, batch: BATCH, lr: LR, teacherSha256: teacherSha };
+const transforms = sdd.experiment.datasetRecipe('fashion-mnist').transforms('test');
+const offline = await sdd.distillers.OfflineTeacher.loadOrCompute(path.join(out, 'teacher-outputs.safetensors'), teacher, trainSet,
+  { transforms, device, teacherName: `resnet20 ${teacherFile}` });
 
-// The teacher: loaded, or trained once (seed 0) and kept in the run folder.
-const teacherPath = teacherFile ?? path.join(out, 'teacher', 'final.safetensors');
-let teacher;
-let teacherTop1;
-if (existsSync(teacherPath)) {
-  teacher = sdd.models.create('resnet20', { numClasses: 10 });
-  teacher.loadStateDict(await sdd.checkpoint.load(teacherPath));
-  teacher.to(device).freeze();
-  console.log(`teacher: resnet20 from ${teacherPath}`);
-} else {
-  if (teacherFile) {
-    console.error(`--teacher: ${teacherFile} does not exist`);
+const recordFile = (id) => path.join(record, `${id}.json`);
+function recorded(id) {
+  if (!existsSync(recordFile(id))) return null;
+  const r = JSON.parse(readFileSync(recordFile(id), 'utf8'));
+  if (JSON.stringify(r.setting) !== JSON.stringify(setting)) {
+    console.error(`${recordFile(id)} was made with another setting (${JSON.stringify(r.setting)}; this command: ${JSON.stringify(setting)}): ` +
+      'use another --record folder, or remove the old records');
     process.exit(2);
   }
-  console.log(`teacher: training resnet20, ${teacherEpochs} epochs`);
-  const r = await trainRun({ name: 'teacher', method: 'vanilla', model: 'resnet20', epochs: teacherEpochs, seed: 0, device, data, out });
-  teacher = r.student.freeze();
+  return r;
 }
-teacherTop1 = (await sdd.evaluate(teacher, testLoader(testSet, device))).top1;
-console.log(`teacher test top-1 ${(100 * teacherTop1).toFixed(2)}%`);
 
-const runs = [];
-const total = methods.length * seeds;
-for (let seed = 0; seed < seeds; seed++) {
-  for (const method of methods) {
-    const name = `${method}-seed${seed}`;
-    const resultFile = path.join(out, name, 'result.json');
-    const k = runs.length + 1;
-    if (existsSync(resultFile)) {
-      runs.push(JSON.parse(readFileSync(resultFile, 'utf8')));
-      console.log(`${k}/${total} ${LABEL[method]}, seed ${seed}: kept from an earlier run (${resultFile})`);
-      continue;
-    }
-    console.log(`${k}/${total} ${LABEL[method]}, seed ${seed}`);
-    const r = await trainRun({ name, method, model: 'resnet8', teacher: method === 'vanilla' ? undefined : teacher, epochs, seed, device, data, out, warmup });
+async function runOne(run) {
+  const t = run.method === 'vanilla' ? undefined : offline;
+  const r = await trainRun({
+    name: run.id, method: run.method, model: run.student, teacher: t, epochs, seed: run.seed, device, data: runData, out, augment: false,
+    batchSize: BATCH, lr: LR, quiet: true, ...(run.method.includes('dkd') ? { warmup: 1 } : {}),
+    ...(run.method.startsWith('sdd') ? { settings: { complementaryWeight: run.beta } } : {}),
+  });
+  r.student.dispose?.();
+  const row = { ...run, setting, top1: r.top1, best: r.best, seconds: r.seconds, threads, history: r.history, finished: new Date().toISOString() };
+  writeFileSync(recordFile(run.id), `${JSON.stringify(row, null, 2)}\n`);
+  return row;
+}
 
-    const row = { method, seed, top1: r.top1, best: r.best, seconds: r.seconds, history: r.history };
-    writeFileSync(resultFile, `${JSON.stringify(row, null, 2)}\n`);
-    runs.push(row);
+if (worker) {
+  // one of --jobs processes: its share of the runs not recorded yet
+  const [k, n] = worker.split('/').map(Number);
+  const todo = allRuns().filter((r) => !recorded(r.id)).filter((_, i) => i % n === k);
+  for (const run of todo) {
+    const t0 = Date.now();
+    console.log(`[job ${k}] ${run.id} ...`);
+    const row = await runOne(run);
+    console.log(`[job ${k}] ${run.id}: top-1 ${(100 * row.top1).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  process.exit(0);
+}
+
+const teacherTop1 = (await sdd.evaluate(teacher, testLoader(data.testSet, device))).top1;
+const todo = allRuns().filter((r) => !recorded(r.id));
+console.log(`sdd-torch experiment: Fashion-MNIST, ${trainSet.length} training / ${data.testSet.length} test images, ${epochs} epochs, ` +
+  `${seeds} seeds; teacher resnet20 ${(100 * teacherTop1).toFixed(2)}% (stored outputs: ${path.join(out, 'teacher-outputs.safetensors')}); ` +
+  `${allRuns().length - todo.length} runs recorded in ${record}, ${todo.length} to run, ${jobs} at a time`);
+if (!reportOnly && todo.length > 0) {
+  const script = fileURLToPath(import.meta.url);
+  const args = process.argv.slice(2).filter((a, i, all) => a !== '--jobs' && all[i - 1] !== '--jobs');
+  const codes = await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, (_, k) => new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, ...args, '--jobs', String(jobs), '--worker', `${k}/${Math.min(jobs, todo.length)}`], { stdio: 'inherit' });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => child.kill(sig));
+  })));
+  if (codes.some((c) => c !== 0)) {
+    console.error(`a job failed (exit codes ${codes.join(', ')}); the finished runs are recorded: run the same command again to go on`);
+    process.exit(1);
   }
 }
 
+// ---------------------------------------------------------------- report
+const rows = allRuns().map((r) => recorded(r.id)).filter(Boolean);
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const pct = (x) => (100 * x).toFixed(2);
-const summary = methods.map((method) => {
-  const mine = runs.filter((r) => r.method === method).sort((a, b) => a.seed - b.seed);
-  const top1 = mine.map((r) => r.top1);
-  return { method, label: LABEL[method], n: mine.length, top1Mean: mean(top1), top1Std: std(top1), perSeed: top1, secondsMean: mean(mine.map((r) => r.seconds)) };
-});
-// SDD against its base method on the same seeds (paired differences).
-const paired = [['sdd_kd', 'kd'], ['sdd_dkd', 'dkd'], ['sdd_nkd', 'nkd']].filter(([a, b]) => methods.includes(a) && methods.includes(b)).map(([a, b]) => {
-  const d = [];
-  for (let s = 0; s < seeds; s++) {
-    const x = runs.find((r) => r.method === a && r.seed === s), y = runs.find((r) => r.method === b && r.seed === s);
-    if (x && y) d.push(x.top1 - y.top1);
-  }
-  return { sdd: a, base: b, deltaMean: mean(d), deltaStd: std(d), perSeed: d, wins: d.filter((v) => v > 0).length, n: d.length };
-});
-
+const signed = (x) => `${x >= 0 ? '+' : '−'}${pct(Math.abs(x))}`;
+const label = (r) => `${LABEL[r.method]}${r.method.startsWith('sdd') && r.beta !== 2 ? ` (β = ${r.beta})` : ''}`;
+const key = (r) => `${r.method}@${r.beta}`;
 const lines = [
-  `Fashion-MNIST, resnet20 teacher (test top-1 ${pct(teacherTop1)}%) → resnet8 student; ${trainSet.length} training / ${testSet.length} test images, ${epochs} epochs, ${seeds} seeds, ${device}.`,
-  '',
-  '| method | test top-1 (mean ± std) | per seed | time per run |',
-  '|---|---:|---|---:|',
-  ...summary.map((s) => `| ${s.label} | ${pct(s.top1Mean)} ± ${pct(s.top1Std)} % | ${s.perSeed.map(pct).join(', ')} | ${s.secondsMean.toFixed(0)} s |`),
-  '',
-  '| SDD vs its base, same seeds | Δ top-1 (mean ± std) | per seed | SDD better |',
-  '|---|---:|---|---:|',
-  ...paired.map((p) => `| ${LABEL[p.sdd]} − ${LABEL[p.base]} | ${p.deltaMean >= 0 ? '+' : ''}${pct(p.deltaMean)} ± ${pct(p.deltaStd)} pt | ${p.perSeed.map((v) => (v >= 0 ? '+' : '') + pct(v)).join(', ')} | ${p.wins}/${p.n} |`),
+  `Fashion-MNIST: teacher resnet20 (shipped, test top-1 ${pct(teacherTop1)}%); students trained on the first ${trainSet.length} training images ` +
+  `for ${epochs} epochs (${OPTIMIZER}; no augmentation: the teacher's outputs are stored once), tested on ${data.testSet.length} images; ` +
+  `seeds ${[...new Set(rows.map((r) => r.seed))].sort().join(', ')}; last-epoch test top-1.`, '',
 ];
+const summary = [];
+for (const { pair, student } of PLAN) {
+  const mine = rows.filter((r) => r.student === student);
+  if (mine.length === 0) continue;
+  const groups = [...new Set(mine.map(key))];
+  lines.push(`### resnet20 → ${student} (${pair})`, '', '| method | test top-1 (mean ± std) | per seed | epoch before last | time per run |', '|---|---:|---|---:|---:|');
+  for (const g of groups) {
+    const rs = mine.filter((r) => key(r) === g).sort((a, b) => a.seed - b.seed);
+    const top1 = rs.map((r) => r.top1);
+    const prev = rs.map((r) => r.history.at(-2)?.top1 ?? Number.NaN);
+    summary.push({ student, method: rs[0].method, beta: rs[0].beta, n: rs.length, top1Mean: mean(top1), top1Std: std(top1), perSeed: top1 });
+    lines.push(`| ${label(rs[0])} | ${pct(mean(top1))} ± ${pct(std(top1))} % | ${top1.map(pct).join(', ')} | ${pct(mean(prev))} % | ${mean(rs.map((r) => r.seconds)).toFixed(0)} s |`);
+  }
+  lines.push('', '| comparison, same seeds | Δ top-1 (mean ± std) | per seed | first better |', '|---|---:|---|---:|');
+  const pairs = [['sdd_kd@2', 'kd@null'], ['sdd_dkd@2', 'dkd@null'], ['kd@null', 'vanilla@null'], ['sdd_kd@2', 'sdd_kd@1'], ['sdd_kd@4', 'sdd_kd@2']];
+  for (const [a, b] of pairs) {
+    const d = [];
+    for (let s = 0; s < seeds; s++) {
+      const x = mine.find((r) => key(r) === a && r.seed === s), y = mine.find((r) => key(r) === b && r.seed === s);
+      if (x && y) d.push(x.top1 - y.top1);
+    }
+    if (d.length === 0) continue;
+    const ra = mine.find((r) => key(r) === a), rb = mine.find((r) => key(r) === b);
+    summary.push({ student, compare: `${a} - ${b}`, deltaMean: mean(d), deltaStd: std(d), perSeed: d });
+    lines.push(`| ${label(ra)} − ${label(rb)} | ${signed(mean(d))} ± ${pct(std(d))} pt | ${d.map(signed).join(', ')} | ${d.filter((v) => v > 0).length}/${d.length} |`);
+  }
+  lines.push('');
+}
 const markdown = `${lines.join('\n')}\n`;
-writeFileSync(path.join(out, 'results.md'), markdown);
-writeFileSync(path.join(out, 'results.json'), `${JSON.stringify({ command, config, teacher: { model: 'resnet20', top1: teacherTop1, file: teacherPath }, summary, paired, runs }, null, 2)}\n`);
-console.log(`\n${markdown}\nrun folder: ${out} (results.md, results.json, config.json, <method>-seed<s>/metrics.jsonl, result.json, final.safetensors)`);
+writeFileSync(path.join(record, 'results.md'), markdown);
+writeFileSync(path.join(record, 'summary.json'), `${JSON.stringify({ command: 'npm run experiment', setting, teacher: { file: teacherFile, top1: teacherTop1 }, summary }, null, 2)}\n`);
+console.log(`\n${markdown}records: ${record} (one JSON per run, results.md, summary.json); run folders: ${out}`);

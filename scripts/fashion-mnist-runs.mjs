@@ -58,20 +58,43 @@ export function testLoader(testSet, device) {
 
 export const OPTIMIZER_TEXT = 'SGD lr 0.05 momentum 0.9 weight decay 5e-4, cosine schedule, batch 64';
 
+/** The shipped Fashion-MNIST teacher (`npm run train-teacher` made it): its weights and description. */
+export const SHIPPED_TEACHER = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'teachers', 'fashion-mnist-resnet20');
+
+/** Loads the shipped teacher (or a resnet20 .safetensors), frozen on `device`; exits with a message when missing. */
+export async function loadTeacher(file, device) {
+  const weights = file ?? path.join(SHIPPED_TEACHER, 'resnet20.safetensors');
+  let sd;
+  try {
+    sd = await sdd.checkpoint.load(weights);
+  } catch (e) {
+    console.error(`cannot read the teacher ${weights}: ${e.message}\n(the repository ships it under teachers/; \`npm run train-teacher\` makes it again)`);
+    process.exit(1);
+  }
+  const teacher = sdd.models.create('resnet20', { numClasses: 10 });
+  teacher.loadStateDict(sd);
+  sdd.dispose(Object.values(sd));
+  return { teacher: teacher.to(device).freeze(), file: weights };
+}
+
 /**
  * Trains a fresh `model` with `method` for `epochs` epochs into `<out>/<name>` on { trainSet, testSet };
- * `warmup` is the DKD family's loss warm-up (DKD.WARMUP). Returns the run's figures and the trained model.
+ * `teacher` is a model or stored outputs (sdd.distillers.OfflineTeacher, then augment must be false);
+ * `warmup` is the DKD family's loss warm-up in epochs; `settings` the method's settings over the
+ * config's (e.g. { complementaryWeight: 4 }). Returns the run's figures and the trained model.
  */
-export async function trainRun({ name, method, model, teacher, epochs, seed, device, data, out, warmup, quiet = false }) {
+export async function trainRun({ name, method, model, teacher, epochs, seed, device, data, out, warmup, settings, augment = true,
+  batchSize = 64, lr = 0.05, quiet = false }) {
   const config = {
     DATASET: { TYPE: 'fashion-mnist', TEST: { BATCH_SIZE: 256 } },
     DISTILLER: { TYPE: method, TEACHER: 'resnet20', STUDENT: model },
-    SOLVER: { BATCH_SIZE: 64, EPOCHS: epochs, LR: 0.05, MOMENTUM: 0.9, WEIGHT_DECAY: 5e-4, SCHEDULE: 'cosine' },
+    SOLVER: { BATCH_SIZE: batchSize, EPOCHS: epochs, LR: lr, MOMENTUM: 0.9, WEIGHT_DECAY: 5e-4, SCHEDULE: 'cosine' },
     ...(warmup === undefined ? {} : { DKD: { WARMUP: warmup } }),
   };
   const experiment = await sdd.experiment.build(config, {
-    datasets: { train: data.trainSet, test: data.testSet }, teacher, seed, device, out: path.join(out, name),
-    progress: quiet ? false : 'auto', trainer: { log: (l) => console.log(`  [${name}] ${l}`) },
+    datasets: { train: data.trainSet, test: data.testSet }, teacher, seed, device, out: path.join(out, name), augment,
+    ...(warmup === undefined || method !== 'sdd_dkd' ? {} : { warmup }), ...(settings ? { settings } : {}),
+    progress: quiet ? false : 'auto', trainer: { log: quiet ? () => {} : (l) => console.log(`  [${name}] ${l}`) },
   });
   const t0 = performance.now();
   const r = await experiment.run();

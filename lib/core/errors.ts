@@ -318,6 +318,14 @@ export class DataError extends Error {
   }
 }
 
+/**
+ * Stored teacher outputs (sdd.distillers.OfflineTeacher) that do not fit the run: a random transform
+ * in the pipeline, another data set, other transforms, a file that is not such a store.
+ */
+export class TeacherOutputsError extends Error {
+  override name = 'TeacherOutputsError';
+}
+
 /** A bad experiment config, preset or command-line value of `sdd-torch train` / `eval`. */
 export class ConfigError extends Error {}
 

@@ -130,6 +130,8 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly workers: number;
   readonly threadsPerBatch: number;
   readonly sampler: Sampler;
+  /** the transforms each batch goes through (empty: pixels / 255 only) */
+  readonly transforms: readonly Transform[];
   readonly #ops: NativeOp[];
   #nextEpoch = 0;
 
@@ -147,6 +149,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.prefetch = checkInteger('options.prefetch', o.prefetch ?? 2 * this.workers, 0, 1024);
     this.threadsPerBatch = checkInteger('options.threadsPerBatch', o.threadsPerBatch ?? 1, 1, 256);
     this.#ops = toNativeOps(o.transforms);
+    this.transforms = Object.freeze([...(o.transforms ?? [])]);
     const shuffle = o.shuffle === undefined ? false : checkBoolean('options.shuffle', o.shuffle);
     if (o.sampler !== undefined) {
       if (!isSampler(o.sampler)) throw invalidParameterError('options.sampler', 'a sampler (length and indices(epoch))', o.sampler);

@@ -152,6 +152,26 @@ export function toFloat(opts: { scale?: number } = {}): Transform {
   return { kind: 'toFloat', scale };
 }
 
+/**
+ * Whether a transform draws random numbers (its output differs between epochs): random crops,
+ * random resized crops, and flips with 0 < p < 1. A pipeline without any is deterministic, which
+ * is what stored teacher outputs (sdd.distillers.OfflineTeacher) need.
+ */
+export function isRandom(t: Transform): boolean {
+  switch (t.kind) {
+    case 'randomCrop': case 'randomResizedCrop': return true;
+    case 'randomHorizontalFlip': case 'randomVerticalFlip': return t.p > 0 && t.p < 1;
+    default: return false;
+  }
+}
+
+/** A transform in words, e.g. `randomCrop(32, padding [2,2,2,2])`, for messages and stored metadata. */
+export function describe(t: Transform): string {
+  const { kind, ...rest } = t as Transform & Record<string, unknown>;
+  const args = Object.entries(rest).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ');
+  return `${kind}(${args})`;
+}
+
 /** Flattens transforms and lists of them into one list (torchvision's Compose). */
 export function compose(...ts: (Transform | readonly Transform[])[]): Transform[] {
   return ts.flatMap((t) => (Array.isArray(t) ? [...(t as readonly Transform[])] : [t as Transform]));

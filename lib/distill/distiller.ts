@@ -5,10 +5,11 @@ import { tidy } from '../core/scope.js';
 import { noGrad } from '../core/autograd.js';
 import { clipGradNorm } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { checkBoolean, checkOptionValue, checkOptions, invalidParameterError, NonFiniteLossError, StateDictError } from '../core/errors.js';
+import { checkBoolean, checkOptionValue, checkOptions, invalidParameterError, NonFiniteLossError, StateDictError, TeacherOutputsError } from '../core/errors.js';
 import { Module } from '../nn/module.js';
 import type { NonFinitePolicy } from '../sdd/losses.js';
 import type { DistillModel, ModelOutput } from './types.js';
+import { OfflineTeacher } from './offline-teacher.js';
 
 export interface StepInput {
   images: Tensor;
@@ -19,6 +20,11 @@ export interface StepInput {
   index?: Tensor;
   /** CRD: each image's position followed by its K negatives (B x (K+1)) */
   contrastIndex?: Tensor;
+  /**
+   * each image's position in the training data set (a loader batch's `indices`): what a teacher
+   * given as stored outputs (OfflineTeacher) is read by; the Trainer passes them
+   */
+  indices?: Int32Array | readonly number[];
 }
 
 export interface StepResult {
@@ -337,7 +343,7 @@ export abstract class Distiller {
     this.#epoch = epoch;
     return tidy(() => {
       this.optimizer.zeroGrad();
-      const teacherOut = this.needsTeacher ? noGrad(() => this.teacher!.forward(images)) : undefined;
+      const teacherOut = this.needsTeacher ? this.#teacherOutput(images, input) : undefined;
       const studentOut = this.student.forward(images);
       let lt: LossTerms;
       try {
@@ -383,6 +389,20 @@ export abstract class Distiller {
       }
       return result;
     });
+  }
+
+  /** The teacher's outputs for the batch: run (no grad), or read from stored outputs by sample index. */
+  #teacherOutput(images: Tensor, input: StepInput): ModelOutput {
+    const teacher = this.teacher!;
+    if (!(teacher instanceof OfflineTeacher)) return noGrad(() => teacher.forward(images));
+    const indices = input.indices ?? input.index;
+    if (indices === undefined) {
+      throw new TeacherOutputsError(`distiller '${this.name}': the teacher is stored outputs (OfflineTeacher), read by each image's position in the data set: ` +
+        'pass indices to step({ images, targets, indices }) (a DataLoader batch has them as batch.indices; the Trainer passes them)');
+    }
+    const n = indices instanceof Tensor ? indices.numel : indices.length;
+    if (n !== images.shape[0]) throw invalidParameterError('indices', `one sample index per image (${images.shape[0]})`, `${n} indices` as unknown, true);
+    return teacher.outputs(indices, images.device);
   }
 
   /** Clipping and the optimizer step; returns the gradient norm before clipping (NaN without clipping). */

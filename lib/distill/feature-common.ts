@@ -11,6 +11,8 @@ import { crossEntropy } from '../nn/losses.js';
 import { Distiller, type DistillerOptions, type LossTerms, type StepInput } from './distiller.js';
 import { methodSettings } from './settings.js';
 import type { DistillModel, ModelOutput } from './types.js';
+import { OfflineTeacher } from './offline-teacher.js';
+import { TeacherOutputsError } from '../core/errors.js';
 
 /** The three feature lists of the reference's models (feats["feats"], feats["preact_feats"], feats["pooled_feat"]). */
 export type FeatureKind = 'stages' | 'preact' | 'pooled';
@@ -185,6 +187,10 @@ export abstract class FeatureDistiller<S extends Record<string, unknown> & { ceW
   constructor(method: string, opts: DistillerOptions, defaults: S, given: object = opts) {
     super(opts);
     this.settings = methodSettings(method, given, defaults);
+    if (opts.teacher instanceof OfflineTeacher) {
+      throw new TeacherOutputsError(`distiller '${method}' reads the teacher's features, and stored teacher outputs (OfflineTeacher) hold only its logits ` +
+        'and multi-scale logits: pass the teacher model itself');
+    }
   }
   /** The teacher, for a method that builds its modules from it. */
   protected requireTeacher(method: string): DistillModel {

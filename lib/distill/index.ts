@@ -26,6 +26,8 @@ import { ReviewKdSddDkd } from './reviewkd-sdd-dkd.js';
 import { CRD } from './crd.js';
 
 export { NonFiniteLossError } from '../core/errors.js';
+export { OfflineTeacher, teacherOutputs, datasetFingerprint, TEACHER_OUTPUTS_FORMAT, type TeacherOutputsOptions, type TeacherOutputsProvenance, type PipelineInfo } from './offline-teacher.js';
+export { TeacherOutputsError } from '../core/errors.js';
 export { Distiller, type DistillerOptions, type OptimizerFactory, type StepInput, type StepResult, type LossTerms } from './distiller.js';
 export { referenceFeatureSettings, referenceFeatureConfigDefaults, featureSettingsFromConfig } from './feature-common.js';
 export { ConvReg } from './fitnet.js';

@@ -15,6 +15,7 @@ import { checkInteger, checkOptions, ConfigError } from '../core/errors.js';
 import { sgd } from '../optim/sgd.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { cosine, multiStep, type Schedule } from '../optim/schedules.js';
+import { OfflineTeacher } from '../distill/offline-teacher.js';
 import { Trainer, type EpochLoader, type FitResult, type TrainerOptions } from '../train/trainer.js';
 import type { BatchLike } from '../train/evaluate.js';
 import type { Dataset } from '../data/dataset.js';
@@ -43,8 +44,24 @@ export interface BuildOptions {
   datasets?: { train: Dataset; test: Dataset };
   /** the trained teacher: a file (.pth of the authors or mdistiller, or .safetensors) ... */
   teacherCheckpoint?: string;
-  /** ... or a model, used as it is (freeze() it first) */
+  /** ... or a model, used as it is (freeze() it first), or stored outputs (sdd.distillers.OfflineTeacher) */
   teacher?: DistillModel;
+  /**
+   * train with the data set's random augmentation (default true); false: the test transforms, a
+   * deterministic pipeline (what stored teacher outputs need)
+   */
+  augment?: boolean;
+  /**
+   * stored teacher outputs: read from this file when it exists (checked against the training set and
+   * its transforms), else computed once from the teacher and written there; distillation then reads
+   * them instead of running the teacher. Needs augment: false.
+   */
+  teacherOutputs?: string;
+  /**
+   * the method's settings over those the config gives, e.g. { complementaryWeight: 4 } for SDD's β
+   * (which has no config key in the reference)
+   */
+  settings?: Record<string, unknown>;
   /** SDD scales of both models (default [1, 2, 4]); the reference knows [1], [1, 2], [1, 2, 4] only */
   scales?: number[];
   /** other scale lists than the reference's three (the CLI's --allow-any-scales) */
@@ -108,6 +125,7 @@ const BUILD_SCHEMA = {
   set: 'array', data: 'string', datasets: 'object', teacherCheckpoint: 'string', teacher: 'object', scales: 'array', seed: 'any',
   device: 'any', out: 'string', workers: { kind: 'integer', min: 1 }, limitBatches: { kind: 'integer', min: 1 }, progress: 'any',
   group: 'object', syncBn: 'boolean', trainer: 'object', allowAnyScales: 'boolean', allowReplicate: 'boolean', warmup: { kind: 'integer', min: 0 },
+  augment: 'boolean', teacherOutputs: 'string', settings: 'object',
 } as const;
 
 /** A config from a preset name, a YAML file or sections, with KEY=VALUE overrides. */
@@ -140,7 +158,7 @@ function schedule(cfg: ExperimentConfig): Schedule {
  */
 function withInstanceSample(loader: EpochLoader, sampled: data.InstanceSampleDataset): EpochLoader {
   return {
-    length: loader.length,
+    length: loader.length, dataset: loader.dataset, transforms: loader.transforms,
     async *epoch(e: number, o: { startBatch?: number } = {}) {
       for await (const batch of loader.epoch(e, o)) {
         const indices = (batch as BatchLike & { indices?: Int32Array }).indices;
@@ -155,7 +173,7 @@ function withInstanceSample(loader: EpochLoader, sampled: data.InstanceSampleDat
 function limited(loader: EpochLoader, limit: number | undefined): EpochLoader {
   if (!limit) return loader;
   return {
-    length: Math.min(limit, loader.length),
+    length: Math.min(limit, loader.length), dataset: loader.dataset, transforms: loader.transforms,
     async *epoch(e: number, o: { startBatch?: number } = {}) {
       let b = o.startBatch ?? 0;
       for await (const batch of loader.epoch(e, o)) {
@@ -252,7 +270,7 @@ function makeLoaders(cfg: ExperimentConfig, recipe: DatasetRecipe, sets: { train
   seed: number, device: Device, batchSize: number): { train: EpochLoader; test: EpochLoader } {
   const g = o.group;
   const workers = o.workers ?? Math.max(1, cfg.DATASET.NUM_WORKERS);
-  const trainT = recipe.transforms('train');
+  const trainT = recipe.transforms(o.augment === false ? 'test' : 'train');
   const train = g
     ? new data.DataLoader(sets.train, { batchSize, sampler: new data.DistributedSampler(sets.train.length, { rank: g.rank, worldSize: g.worldSize, shuffle: true, seed }), transforms: trainT, device, workers })
     : new data.DataLoader(sets.train, { batchSize, shuffle: true, seed, dropLast: false, transforms: trainT, device, workers });
@@ -297,6 +315,7 @@ export async function build(config: ConfigInput, options: BuildOptions = {}): Pr
   const make = (name: string) => models.create(name, { numClasses: recipe.classes, scales, dataset, allowAnyScales: o.allowAnyScales === true, allowReplicate });
   // SDD_DKD takes its warm-up from the reference's --warmup argument (default 20), not DKD.WARMUP
   if (method === 'sdd_dkd' && o.warmup !== undefined) settings.warmup = o.warmup;
+  if (o.settings) Object.assign(settings, o.settings);
   // the seed fixes the student's initialisation (and the data order below): a run is reproducible,
   // and one that was stopped and resumed ends where an uninterrupted one does, bit for bit
   manualSeed(seed);
@@ -314,8 +333,13 @@ export async function build(config: ConfigInput, options: BuildOptions = {}): Pr
   // student takes 224x224 images, so there it is the student's input size unless the config sets another
   if (method === 'fitnet' && recipe.type === 'cub200' && JSON.stringify(settings.inputSize) === '[32,32]') settings.inputSize = student.defaultInputSize();
   const teacherTrainMode = method === 'ofd' && settings.teacherTrainMode !== false;
-  const teacher = method === 'vanilla' ? undefined : await loadTeacher(cfg, { ...o, group: g }, make, device, teacherTrainMode);
+  let teacher = method === 'vanilla' ? undefined : await loadTeacher(cfg, { ...o, group: g }, make, device, teacherTrainMode);
   const datasets = await openDatasets(recipe, o);
+  if (teacher && o.teacherOutputs !== undefined && !(teacher instanceof OfflineTeacher)) {
+    teacher = await OfflineTeacher.loadOrCompute(o.teacherOutputs, teacher, datasets.train, {
+      transforms: recipe.transforms(o.augment === false ? 'test' : 'train'), device, teacherName: `${cfg.DISTILLER.TEACHER}${o.teacherCheckpoint ? ` ${o.teacherCheckpoint}` : ''}`,
+    });
+  }
   const world = g?.worldSize ?? 1;
   // SOLVER.BATCH_SIZE is the global batch: each of the world's ranks takes its share of it.
   const batchSize = Math.ceil(cfg.SOLVER.BATCH_SIZE / world);

@@ -18,11 +18,17 @@ import { group as defaultGroup, isInitialized, type ProcessGroup } from '../dist
 import { loadCheckpoint, saveCheckpoint, type Position } from './checkpoint.js';
 import { appendMetrics, EpochTotals, type TrainFigures } from './metrics.js';
 import { StopRequests } from './signals.js';
+import { OfflineTeacher } from '../distill/offline-teacher.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Transform } from '../data/transforms.js';
 
 /** A loader the trainer can restart at any (epoch, batch): sdd.data.DataLoader is one. */
 export interface EpochLoader {
   readonly length: number;
   epoch(epoch: number, opts?: { startBatch?: number }): AsyncIterable<BatchLike>;
+  /** the data set and transforms (DataLoader has them): checked against stored teacher outputs */
+  readonly dataset?: Dataset;
+  readonly transforms?: readonly Transform[];
 }
 
 export interface StepEvent extends StepResult { epoch: number; batch: number; lr: number; imagesPerSecond: number }
@@ -150,6 +156,8 @@ export class Trainer {
       process.emitWarning(`Trainer: ${this.group.worldSize} ranks but the training loader's sampler is a ${(sampler as object).constructor?.name ?? typeof sampler}: ` +
         'every rank may be training on the same images. Give the DataLoader a sdd.data.DistributedSampler.', 'SddTorchWarning');
     }
+    // stored teacher outputs describe one deterministic pipeline: refuse any other before the first step
+    if (opts.distiller.teacher instanceof OfflineTeacher) opts.distiller.teacher.checkPipeline('Trainer options.train', opts.train);
     this.baseLrs = opts.distiller.optimizer.paramGroups.map((g) => g.options.lr);
   }
 
@@ -254,9 +262,10 @@ export class Trainer {
       const images = batch.targets.numel;
       let r: StepResult;
       // CRD's batches (the experiment layer's SOLVER.TRAINER crd) carry index and contrastIndex too
-      const crd = batch as { index?: Tensor; contrastIndex?: Tensor };
+      const crd = batch as { index?: Tensor; contrastIndex?: Tensor; indices?: Int32Array };
       try {
-        r = await distiller.stepAsync({ images: batch.images, targets: batch.targets, epoch, ...(crd.index ? { index: crd.index, contrastIndex: crd.contrastIndex } : {}) });
+        r = await distiller.stepAsync({ images: batch.images, targets: batch.targets, epoch, ...(crd.indices ? { indices: crd.indices } : {}),
+          ...(crd.index ? { index: crd.index, contrastIndex: crd.contrastIndex } : {}) });
       } finally {
         dispose([batch.images, batch.targets, ...(crd.index ? [crd.index] : []), ...(crd.contrastIndex ? [crd.contrastIndex] : [])]);
       }
