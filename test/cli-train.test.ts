@@ -38,6 +38,29 @@ describe('sdd-torch train', () => {
     expect(existsSync(path.join(dir, 'run', 'latest.safetensors'))).toBe(true);
   });
 
+  it('--no-augment --teacher-outputs: computes the teacher outputs once, reads them on the next run, refuses them with augmentation', () => {
+    const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
+    const base = ['train', '--config', config, '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=16', '--set', 'DATASET.TEST.BATCH_SIZE=16',
+      '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--limit-batches', '2', '--threads', '1', '--no-progress'];
+    const first = cli([...base, '--no-augment', '--teacher-outputs', 'outputs.safetensors', '--out', 'run-offline'], dir);
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    const stored = sdd.distillers.OfflineTeacher.load(path.join(dir, 'outputs.safetensors'));
+    expect([stored.length, stored.numClasses, stored.regions]).toEqual([64, 100, 21]);
+    expect(stored.provenance.transforms).toEqual(['normalize(mean [0.5071,0.4867,0.4408], std [0.2675,0.2565,0.2761])']);
+    expect(stored.provenance.teacher).toBe('resnet32x4_sdd teacher.safetensors');
+    stored.dispose();
+    const second = cli([...base, '--no-augment', '--teacher-outputs', 'outputs.safetensors', '--out', 'run-offline-2'], dir);
+    expect(second.status, second.stdout + second.stderr).toBe(0);
+    const augmented = cli([...base, '--teacher-outputs', 'outputs.safetensors', '--out', 'run-offline-3'], dir);
+    expect(augmented.status).toBe(1);
+    expect(augmented.stderr).toMatch(/the pipeline has random transforms \(randomCrop.*randomHorizontalFlip.*--no-augment/);
+    expect(augmented.stderr).not.toMatch(/delete/);
+    const fresh = cli([...base, '--teacher-outputs', 'fresh.safetensors', '--out', 'run-offline-4'], dir);
+    expect(fresh.status).toBe(1);
+    expect(fresh.stderr).toMatch(/random transforms \(randomCrop.*--no-augment/);
+    expect(existsSync(path.join(dir, 'fresh.safetensors'))).toBe(false);
+  });
+
   it('Ctrl-C finishes the current step, writes a checkpoint, and --resume completes the run', async () => {
     const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
     const args = ['train', '--config', config, '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=8', '--set', 'DATASET.TEST.BATCH_SIZE=16',

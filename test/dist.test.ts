@@ -4,7 +4,7 @@
 // machines, and `sdd-torch train --nproc-per-node 2`.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -387,6 +387,20 @@ describe('sdd-torch train --nproc-per-node 2', () => {
     expect(resumed.stdout).not.toMatch(/epoch 1\/2/);
     expect(resumed.stdout).toMatch(/epoch 2\/2 .* test top1/);
     expect(readFileSync(path.join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch)).toEqual([1, 2]);
+  }, 300_000);
+
+  it('stored teacher outputs on 2 ranks: rank 0 computes the file once, both ranks train from it', async () => {
+    const config = presetPath('cifar100/sdd_kd/res32x4_res8x4.yaml');
+    const r = await run(process.execPath, [cliJs, 'train', '--config', config, '--nproc-per-node', '2', '--set', 'SOLVER.EPOCHS=1', '--set', 'SOLVER.BATCH_SIZE=16',
+      '--set', 'DATASET.TEST.BATCH_SIZE=16', '--teacher-checkpoint', 'teacher.safetensors', '--data', 'data', '--out', 'run-offline', '--limit-batches', '2', '--no-progress',
+      '--no-augment', '--teacher-outputs', 'outputs-2ranks.safetensors'],
+    { cwd: dir, env: { ...NO_RANK, MASTER_PORT: String(await freePort()) }, limitMs: 300_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/data parallel: 2 gradient exchanges/);
+    const stored = sdd.distillers.OfflineTeacher.load(path.join(dir, 'outputs-2ranks.safetensors'));
+    expect(stored.length).toBe(64); // every sample of the training set, not one rank's shard
+    stored.dispose();
+    expect(readdirSync(dir).filter((f) => f.startsWith('.outputs-2ranks') || f.endsWith('.tmp'))).toEqual([]);
   }, 300_000);
 
   it('Ctrl-C to the launcher stops both ranks after the same step; rank 0 checkpoints; --resume finishes', async () => {

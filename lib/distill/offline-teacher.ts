@@ -267,6 +267,7 @@ export class OfflineTeacher implements DistillModel {
    * error, the file is never overwritten), else computed with teacherOutputs() and written there.
    */
   static async loadOrCompute(file: string, teacher: DistillModel, dataset: Dataset, options: Omit<TeacherOutputsOptions, 'file'> = {}): Promise<OfflineTeacher> {
+    refuseRandom(`teacher outputs ${file}`, options.transforms ?? []);
     if (existsSync(file)) {
       const stored = OfflineTeacher.load(file);
       try {

@@ -336,9 +336,18 @@ export async function build(config: ConfigInput, options: BuildOptions = {}): Pr
   let teacher = method === 'vanilla' ? undefined : await loadTeacher(cfg, { ...o, group: g }, make, device, teacherTrainMode);
   const datasets = await openDatasets(recipe, o);
   if (teacher && o.teacherOutputs !== undefined && !(teacher instanceof OfflineTeacher)) {
-    teacher = await OfflineTeacher.loadOrCompute(o.teacherOutputs, teacher, datasets.train, {
+    const compute = () => OfflineTeacher.loadOrCompute(o.teacherOutputs!, teacher!, datasets.train, {
       transforms: recipe.transforms(o.augment === false ? 'test' : 'train'), device, teacherName: `${cfg.DISTILLER.TEACHER}${o.teacherCheckpoint ? ` ${o.teacherCheckpoint}` : ''}`,
     });
+    if (!g) teacher = await compute();
+    else {
+      // rank 0 computes and writes the file once; the other ranks read it after the barrier
+      let first: unknown = null;
+      if (g.rank === 0) teacher = await compute().catch((e: unknown) => { first = e; return teacher; });
+      await g.barrier();
+      if (first) throw first;
+      if (g.rank !== 0) teacher = await compute();
+    }
   }
   const world = g?.worldSize ?? 1;
   // SOLVER.BATCH_SIZE is the global batch: each of the world's ranks takes its share of it.

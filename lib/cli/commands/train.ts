@@ -29,6 +29,9 @@ export interface TrainArgs {
   progress?: boolean;
   syncBn?: boolean;
   seed?: string;
+  /** commander's --no-augment: false */
+  augment?: boolean;
+  teacherOutputs?: string;
 }
 
 function int(name: string, v: string | undefined): number | undefined {
@@ -99,6 +102,7 @@ async function trainRank(args: TrainArgs, cfg: ExperimentConfig, scales: number[
     seed: int('--seed', args.seed), workers: int('--workers', args.workers), limitBatches: positiveInt('--limit-batches', args.limitBatches),
     progress: args.progress === false ? false : 'auto', syncBn: args.syncBn, warmup,
     ...(args.allowAnyScales === true ? { allowAnyScales: true } : {}), ...(args.allowReplicate === true ? { allowReplicate: true } : {}),
+    ...(args.augment === false ? { augment: false } : {}), ...(args.teacherOutputs !== undefined ? { teacherOutputs: args.teacherOutputs } : {}),
   });
   say(`sdd-torch train: ${experiment.summary}`);
   const result = await experiment.run({ resume: args.resume === true });
