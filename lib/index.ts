@@ -43,4 +43,5 @@ export * as transforms from './data/transforms.js';
 export * as dist from './dist/index.js';
 export * as onnx from './export/index.js';
 export * as experiment from './experiment/index.js';
+export * as explain from './explain/index.js';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The sdd-torch command line (the package's bin): doctor, train, launch and eval, each run from its own
+// The sdd-torch command line (the package's bin): doctor, train, launch, eval, explain and export, each run from its own
 // module (doctor.ts, commands/), loaded when its command runs.
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
@@ -67,6 +67,8 @@ program
   .option('--workers <n>', 'data loader workers (default DATASET.NUM_WORKERS)')
   .option('--limit-batches <n>', 'at most n batches per epoch (smoke runs)')
   .option('--seed <n>', "the student's initialisation, the data order and the augmentation (default 0)")
+  .option('--no-augment', "train with the data set's test transforms (no random crop or flip): a deterministic pipeline")
+  .option('--teacher-outputs <file>', "stored teacher outputs: read from <file>, or computed once from the teacher and written there (needs --no-augment)")
 
   .option('--no-progress', 'no progress bar')
   .option('--nproc-per-node <n>', 'data-parallel over n processes on this machine (Gloo); see also `sdd-torch launch`')
@@ -119,6 +121,27 @@ program
   .action((opts) => guarded(async () => {
     const { runEval } = await import('./commands/eval.js');
     await runEval(opts);
+  }));
+
+program
+  .command('explain')
+  .description("pictures of SDD's decoupling: a teacher's local predictions per 1x1/2x2/4x4 region (SVG, PNG) and the per-class table of complementary regions")
+  .requiredOption('--model <name>', 'zoo model name, e.g. resnet20')
+  .requiredOption('--checkpoint <file>', 'its weights: .pth or .safetensors (a Trainer checkpoint too)')
+  .option('--dataset <type>', 'fashion-mnist, cifar100, cifar10, cub200 or imagenet', 'fashion-mnist')
+  .option('--data <dir>', 'the data set folder (default for fashion-mnist: /usr/share/datasets/fashion-mnist)')
+  .option('--images <n>', 'test images to draw (default 8)')
+  .option('--first <index>', 'the first test image to draw (default 0)')
+  .option('--indices <list>', 'the test images to draw, e.g. 0,17,42 (instead of --images/--first)')
+  .option('--out <dir>', 'writes explain.svg, explain.png, classes.md and classes.json there', 'explain')
+  .option('--table-images <n>', 'test images the per-class table covers (default all)')
+  .option('--batch-size <n>', 'batch size of the table pass', '100')
+  .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
+  .option('--threads <n>', 'intra-op threads')
+  .option('--json', 'print the file paths and the table as JSON')
+  .action((opts) => guarded(async () => {
+    const { runExplain } = await import('./commands/explain.js');
+    await runExplain(opts);
   }));
 
 program

@@ -13,7 +13,7 @@ export interface EvalArgs { model: string; checkpoint: string; data: string; dat
 
 /** The model's weights of a checkpoint: a plain state dict as it is; a Trainer checkpoint
  *  (latest/best.safetensors: model.*, optim.*, rng.*, distiller.*) reduced to its model.* entries. */
-function modelWeights(sd: Record<string, Tensor>): Record<string, Tensor> {
+export function modelWeights(sd: Record<string, Tensor>): Record<string, Tensor> {
   const keys = Object.keys(sd);
   if (keys.length === 0 || !keys.every((k) => /^(model|optim|rng|distiller)\./.test(k)) || !keys.some((k) => k.startsWith('model.'))) return sd;
   return Object.fromEntries(keys.filter((k) => k.startsWith('model.')).map((k) => [k.slice(6), sd[k]!]));
