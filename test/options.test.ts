@@ -152,6 +152,10 @@ const cases: Case[] = [
   { name: 'Tensor.to', call: (o) => sdd.zeros([2]).to(o as never), typo: ['non_blocking', true, 'nonBlocking'], wrongType: ['nonBlocking', 'yes'], nonFinite: ['device', Infinity] },
   { name: 'load', call: (o) => sdd.load(fixturePath('reference/model_resnet8_sdd.safetensors'), o as never), typo: ['strip_prefix', false, 'stripPrefix'], wrongType: ['key', 1], nonFinite: ['device', Infinity] },
   { name: 'save', call: (o) => sdd.save({ a: sdd.zeros([1]) }, path.join(dir, 'x.safetensors'), o as never), typo: ['formt', 'pth', 'format'], wrongType: ['format', 1], nonFinite: ['format', NaN] },
+  // stored teacher outputs and the explain pictures
+  { name: 'distillers.teacherOutputs', call: (o) => sdd.distillers.teacherOutputs(sdd.models.create('resnet8', { numClasses: 3 }), tinyLoader().dataset, o as never), typo: ['batch_size', 2, 'batchSize'], wrongType: ['batchSize', '2'], nonFinite: ['batchSize', Infinity] },
+  { name: 'explain.explainBatch', call: (o) => sdd.explain.explainBatch(sdd.models.create('resnet8', { numClasses: 3 }), sdd.randn([2, 3, 32, 32]), [0, 1], o as never), typo: ['scale', [1, 2, 4], 'scales'], wrongType: ['scales', 'all'], nonFinite: ['scales', Infinity] },
+  { name: 'explain.complementaryTable', call: (o) => sdd.explain.complementaryTable(sdd.models.create('resnet8', { numClasses: 3 }), [], o as never), typo: ['limt', 2, 'limit'], wrongType: ['limit', '2'], nonFinite: ['limit', Infinity] },
 ];
 
 // the distillers: every registered method, each with one of its own settings misspelt
