@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as sdd from 'sdd-torch';
 import { intOption, loadFashionMnist, loadTeacher, option, testLoader, trainRun } from './fashion-mnist-runs.mjs';
+import { learningCurveSvgAsync } from './demo-plot.mjs';
 
 const LABEL = { vanilla: 'student alone', kd: 'KD', sdd_kd: 'SD-KD', dkd: 'DKD', sdd_dkd: 'SD-DKD' };
 /** The plan: each student with its methods; beta variants of SD-KD on the homogeneous pair. */
@@ -178,6 +179,18 @@ for (const { pair, student } of PLAN) {
     lines.push(`| ${label(ra)} − ${label(rb)} | ${signed(mean(d))} ± ${pct(std(d))} pt | ${d.map(signed).join(', ')} | ${d.filter((v) => v > 0).length}/${d.length} |`);
   }
   lines.push('');
+}
+// learning curves: the mean test top-1 per epoch of each method, one chart per student
+for (const { student } of PLAN) {
+  const mine = rows.filter((r) => r.student === student);
+  if (mine.length === 0) continue;
+  const curves = [...new Set(mine.map(key))].map((g) => {
+    const rs = mine.filter((r) => key(r) === g);
+    const history = rs[0].history.map((h, i) => ({ epoch: h.epoch, top1: mean(rs.map((r) => r.history[i].top1)) }));
+    return { run: `${label(rs[0])}, mean of ${rs.length}`, model: student, history };
+  });
+  writeFileSync(path.join(record, `curves-${student}.svg`), await learningCurveSvgAsync(curves));
+  lines.push(`Learning curves (mean test top-1 per epoch): [curves-${student}.svg](results/fashion-mnist/curves-${student}.svg)`, '');
 }
 const markdown = `${lines.join('\n')}\n`;
 writeFileSync(path.join(record, 'results.md'), markdown);
