@@ -2,6 +2,7 @@
 // opened by sdd.experiment as 3-channel images the transforms pad to 32x32 for the zoo's CIFAR
 // models) and one training run, built by sdd.experiment from a config (a fresh model, SGD + cosine
 // schedule, metrics.jsonl and checkpoints in its folder).
+import os from 'node:os';
 import path from 'node:path';
 import * as sdd from 'sdd-torch';
 
@@ -98,6 +99,12 @@ export async function trainRun({ name, method, model, teacher, epochs, seed, dev
   });
   const t0 = performance.now();
   const r = await experiment.run();
+  // Ctrl-C / SIGTERM: the Trainer finished the step and wrote its checkpoint; stop the whole script
+  // (not only this run) with the conventional 128 + signal number
+  if (r.interrupted) {
+    console.error(`[${name}] interrupted by ${r.signal ?? 'a signal'}: stopped (its checkpoint is in ${path.join(out, name)})`);
+    process.exit(128 + (r.signal ? os.constants.signals[r.signal] ?? 2 : 2));
+  }
   const seconds = (performance.now() - t0) / 1000;
   const { student } = experiment;
   await sdd.checkpoint.save(student.stateDict(), path.join(out, name, 'final.safetensors'));

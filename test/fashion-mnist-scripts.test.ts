@@ -3,12 +3,13 @@
 // real test set; `npm run demo` and `npm run experiment` run end to end on small settings, the
 // experiment skips recorded runs when run again and refuses records of another setting.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as sdd from '../lib/index.js';
+import { waitForExit, waitForOutput } from './helpers/child.js';
 
 const root = path.resolve(__dirname, '..');
 const TEACHER = path.join(root, 'teachers', 'fashion-mnist-resnet20');
@@ -92,4 +93,18 @@ describe('npm run demo', () => {
     expect(readFileSync(path.join(out, 'learning-curves.svg'), 'utf8')).toMatch(/^<svg/);
     writeFileSync(path.join(dir, 'demo.log'), r.stdout);
   });
+
+  it('SIGTERM stops the whole demo after the current step (exit 143), not only the run it is in', async () => {
+    const out = path.join(dir, 'demo-term');
+    const child = spawn(process.execPath, ['scripts/demo.mjs', '--train', '4096', '--test', '256', '--epochs', '3', '--out', out], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
+    await waitForOutput(child, '2/4 student alone', { timeoutMs: 300_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    const r = await waitForExit(child, { timeoutMs: 120_000 });
+    expect(r.code, r.all).toBe(143);
+    expect(r.stderr).toMatch(/\[student\] interrupted by SIGTERM: stopped/);
+    expect(r.stdout).not.toContain('3/4 KD');
+    expect(existsSync(path.join(out, 'student', 'latest.safetensors'))).toBe(true);
+  });
 });
+
