@@ -150,20 +150,20 @@ const key = (r) => `${r.method}@${r.beta}`;
 const lines = [
   `Fashion-MNIST: teacher resnet20 (shipped, test top-1 ${pct(teacherTop1)}%); students trained on the first ${trainSet.length} training images ` +
   `for ${epochs} epochs (${OPTIMIZER}; no augmentation: the teacher's outputs are stored once), tested on ${data.testSet.length} images; ` +
-  `seeds ${[...new Set(rows.map((r) => r.seed))].sort().join(', ')}; last-epoch test top-1.`, '',
+  `seeds ${[...new Set(rows.map((r) => r.seed))].sort().join(', ')} (the "seeds" column: how many each method has); last-epoch test top-1.`, '',
 ];
 const summary = [];
 for (const { pair, student } of PLAN) {
   const mine = rows.filter((r) => r.student === student);
   if (mine.length === 0) continue;
   const groups = [...new Set(mine.map(key))];
-  lines.push(`### resnet20 → ${student} (${pair})`, '', '| method | test top-1 (mean ± std) | per seed | epoch before last | time per run |', '|---|---:|---|---:|---:|');
+  lines.push(`### resnet20 → ${student} (${pair})`, '', '| method | test top-1 (mean ± std) | seeds | per seed | epoch before last | time per run |', '|---|---:|---:|---|---:|---:|');
   for (const g of groups) {
     const rs = mine.filter((r) => key(r) === g).sort((a, b) => a.seed - b.seed);
     const top1 = rs.map((r) => r.top1);
     const prev = rs.map((r) => r.history.at(-2)?.top1 ?? Number.NaN);
     summary.push({ student, method: rs[0].method, beta: rs[0].beta, n: rs.length, top1Mean: mean(top1), top1Std: std(top1), perSeed: top1 });
-    lines.push(`| ${label(rs[0])} | ${pct(mean(top1))} ± ${pct(std(top1))} % | ${top1.map(pct).join(', ')} | ${pct(mean(prev))} % | ${mean(rs.map((r) => r.seconds)).toFixed(0)} s |`);
+    lines.push(`| ${label(rs[0])} | ${pct(mean(top1))} ± ${pct(std(top1))} % | ${rs.length} | ${top1.map(pct).join(', ')} | ${pct(mean(prev))} % | ${mean(rs.map((r) => r.seconds)).toFixed(0)} s |`);
   }
   lines.push('', '| comparison, same seeds | Δ top-1 (mean ± std) | per seed | first better |', '|---|---:|---|---:|');
   const pairs = [['sdd_kd@2', 'kd@null'], ['sdd_dkd@2', 'dkd@null'], ['kd@null', 'vanilla@null'], ['sdd_kd@2', 'sdd_kd@1'], ['sdd_kd@4', 'sdd_kd@2']];

@@ -62,7 +62,7 @@ describe('npm run experiment', () => {
     const first = node(args());
     expect(first.status, first.stderr + first.stdout).toBe(0);
     expect(first.stdout).toMatch(/0 runs recorded in .*, 1 to run, 1 at a time/);
-    expect(first.stdout).toMatch(/\| SD-KD \| \d+\.\d\d ± 0\.00 % \|/);
+    expect(first.stdout).toMatch(/\| SD-KD \| \d+\.\d\d ± 0\.00 % \| 1 \|/);
     const rec = JSON.parse(readFileSync(path.join(record(), 'resnet8-sdd_kd-seed0.json'), 'utf8')) as { method: string; beta: number; setting: { trainImages: number }; history: unknown[] };
     expect(rec).toMatchObject({ method: 'sdd_kd', beta: 2, setting: { trainImages: 256 } });
     expect(rec.history.length).toBe(1);
