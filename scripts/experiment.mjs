@@ -65,14 +65,9 @@ function allRuns() {
   return only ? runs.filter((r) => r.id.includes(only)) : runs;
 }
 
-const data = await loadFashionMnist(60000, nTest);
-// the first nTrain training images (the IDX order; its classes are balanced to within a few %)
-const trainSet = nTrain >= data.trainSet.length ? data.trainSet : (() => {
-  const images = sdd.tidy(() => data.trainSet.images.narrow(0, 0, nTrain).clone());
-  const subset = new sdd.data.TensorDataset(images, data.trainSet.targets.slice(0, nTrain), { classes: data.trainSet.classes, owned: true });
-  data.trainSet.dispose();
-  return subset;
-})();
+// the first nTrain training images (the IDX order: 942 to 1 027 per class for 10 000)
+const data = await loadFashionMnist(nTrain, nTest);
+const { trainSet } = data;
 const runData = { trainSet, testSet: data.testSet };
 const { teacher, file: teacherFile } = await loadTeacher(option('teacher', undefined), device);
 const teacherSha = createHash('sha256').update(readFileSync(teacherFile)).digest('hex');

@@ -261,13 +261,14 @@ export class Trainer {
     for await (const batch of o.train.epoch(epoch, { startBatch: this.#position.batch })) {
       const images = batch.targets.numel;
       let r: StepResult;
-      // CRD's batches (the experiment layer's SOLVER.TRAINER crd) carry index and contrastIndex too
-      const crd = batch as { index?: Tensor; contrastIndex?: Tensor; indices?: Int32Array };
+      // a DataLoader batch's sample indices (read by stored teacher outputs); CRD's batches (the
+      // experiment layer's SOLVER.TRAINER crd) carry index and contrastIndex too
+      const extra = batch as { index?: Tensor; contrastIndex?: Tensor; indices?: Int32Array };
       try {
-        r = await distiller.stepAsync({ images: batch.images, targets: batch.targets, epoch, ...(crd.indices ? { indices: crd.indices } : {}),
-          ...(crd.index ? { index: crd.index, contrastIndex: crd.contrastIndex } : {}) });
+        r = await distiller.stepAsync({ images: batch.images, targets: batch.targets, epoch, ...(extra.indices ? { indices: extra.indices } : {}),
+          ...(extra.index ? { index: extra.index, contrastIndex: extra.contrastIndex } : {}) });
       } finally {
-        dispose([batch.images, batch.targets, ...(crd.index ? [crd.index] : []), ...(crd.contrastIndex ? [crd.contrastIndex] : [])]);
+        dispose([batch.images, batch.targets, ...(extra.index ? [extra.index] : []), ...(extra.contrastIndex ? [extra.contrastIndex] : [])]);
       }
       totals.add(r, images);
       this.#position.batch += 1;
